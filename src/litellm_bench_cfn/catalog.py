@@ -1,0 +1,112 @@
+"""AWS service limits and sizes the spec, the template and the cost model share.
+
+Numbers come from AWS documentation (see the docstring of each table); they are data, kept in
+one place so the pydantic rules, the CloudFormation `Rules` and the cost estimate cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def _steps(start: int, stop: int, step: int) -> tuple[int, ...]:
+    return tuple(range(start, stop + 1, step))
+
+
+FARGATE_MEMORY_BY_CPU: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: _steps(1024, 4096, 1024),
+    1024: _steps(2048, 8192, 1024),
+    2048: _steps(4096, 16384, 1024),
+    4096: _steps(8192, 30720, 1024),
+    8192: _steps(16384, 61440, 4096),
+    16384: _steps(32768, 122880, 8192),
+}
+"""Valid Fargate task memory (MiB) for each CPU value (units), Linux platform 1.4."""
+
+
+def describe_memory_choices(cpu: int) -> str:
+    """Human text of the memory values Fargate allows with `cpu`: '8192-30720 in 1024 MiB steps'."""
+    choices = FARGATE_MEMORY_BY_CPU[cpu]
+    if len(choices) <= 3:
+        return ", ".join(str(m) for m in choices)
+    step = choices[1] - choices[0]
+    return f"{choices[0]}-{choices[-1]} in {step} MiB steps"
+
+
+@dataclass(frozen=True)
+class DbInstanceClass:
+    vcpu: int
+    memory_gib: float
+    performance_insights: bool
+    """Performance Insights is not offered on the micro and small burstable classes."""
+
+    @property
+    def default_max_connections(self) -> int:
+        """RDS for PostgreSQL's default: LEAST(DBInstanceClassMemory / 9531392, 5000)."""
+        return min(int(self.memory_gib * 1024**3 / 9_531_392), 5000)
+
+
+DB_INSTANCE_CLASSES: dict[str, DbInstanceClass] = {
+    "db.t3.micro": DbInstanceClass(2, 1, False),
+    "db.t3.small": DbInstanceClass(2, 2, False),
+    "db.t3.medium": DbInstanceClass(2, 4, True),
+    "db.t3.large": DbInstanceClass(2, 8, True),
+    "db.t4g.micro": DbInstanceClass(2, 1, False),
+    "db.t4g.small": DbInstanceClass(2, 2, False),
+    "db.t4g.medium": DbInstanceClass(2, 4, True),
+    "db.t4g.large": DbInstanceClass(2, 8, True),
+    "db.m6g.large": DbInstanceClass(2, 8, True),
+    "db.m6g.xlarge": DbInstanceClass(4, 16, True),
+    "db.m6g.2xlarge": DbInstanceClass(8, 32, True),
+    "db.m7g.large": DbInstanceClass(2, 8, True),
+    "db.m7g.xlarge": DbInstanceClass(4, 16, True),
+    "db.m7g.2xlarge": DbInstanceClass(8, 32, True),
+    "db.r6g.large": DbInstanceClass(2, 16, True),
+    "db.r6g.xlarge": DbInstanceClass(4, 32, True),
+    "db.r6g.2xlarge": DbInstanceClass(8, 64, True),
+    "db.r7g.large": DbInstanceClass(2, 16, True),
+    "db.r7g.xlarge": DbInstanceClass(4, 32, True),
+    "db.r7g.2xlarge": DbInstanceClass(8, 64, True),
+}
+"""DB instance classes this project knows for RDS for PostgreSQL 16 (vCPU, memory)."""
+
+
+@dataclass(frozen=True)
+class StorageRules:
+    """RDS for PostgreSQL storage limits for one storage type (RDS User Guide, "DB instance storage")."""
+
+    min_gib: int
+    max_gib: int
+    iops_range: tuple[int, int] | None = None
+    iops_per_gib: tuple[float, float] | None = None
+    throughput_range: tuple[int, int] | None = None
+    provisioned_from_gib: int | None = None
+    """gp3 only: below this size IOPS/throughput are a fixed baseline and cannot be set."""
+    baseline_below: tuple[int, int] | None = None
+    baseline_from: tuple[int, int] | None = None
+    max_throughput_per_iops: float | None = None
+
+
+STORAGE_RULES: dict[str, StorageRules] = {
+    "gp2": StorageRules(min_gib=20, max_gib=65536),
+    "gp3": StorageRules(
+        min_gib=20,
+        max_gib=65536,
+        iops_range=(12000, 64000),
+        iops_per_gib=(0.5, 500),
+        throughput_range=(500, 4000),
+        provisioned_from_gib=400,
+        baseline_below=(3000, 125),
+        baseline_from=(12000, 500),
+        max_throughput_per_iops=0.25,
+    ),
+    "io1": StorageRules(min_gib=100, max_gib=65536, iops_range=(1000, 256000), iops_per_gib=(0.5, 50)),
+    "io2": StorageRules(min_gib=100, max_gib=65536, iops_range=(1000, 256000), iops_per_gib=(0.5, 1000)),
+}
+
+LOG_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)  # fmt: skip
+"""The values CloudWatch Logs accepts for RetentionInDays."""

@@ -1,0 +1,106 @@
+"""Command line: parse, call, print. Exit codes: 0 ok, 1 a check failed, 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .profiles import Profile, load_profiles
+from .render import TEMPLATE_BODY_LIMIT, to_yaml
+from .spec import SpecError, load_spec, spec_to_json
+from .template import build_template
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec_file)
+    if args.show:
+        print(spec_to_json(spec))
+    print(f"{args.spec_file}: valid ({spec.name}: {spec.tasks.desired_count} tasks x {spec.tasks.cpu} CPU / "
+          f"{spec.tasks.memory} MiB, {spec.litellm.workers} workers, DB {spec.database.instance_class}, "
+          f"pool limit {spec.pool_limit}/worker)")
+    return EXIT_OK
+
+
+def _selected_profiles(args: argparse.Namespace) -> list[Profile]:
+    if args.spec:
+        return [Profile(source=Path(args.spec), spec=load_spec(args.spec))]
+    return load_profiles(Path(args.profiles_dir))
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    out_dir = Path(args.out_dir)
+    drifted: list[str] = []
+    for profile in _selected_profiles(args):
+        text = to_yaml(build_template(profile.spec))
+        size = len(text.encode())
+        target = out_dir / profile.template_name
+        if size > TEMPLATE_BODY_LIMIT:
+            _err(f"{target}: {size} bytes exceeds the {TEMPLATE_BODY_LIMIT}-byte --template-body limit")
+            return EXIT_CHECK_FAILED
+        if args.check:
+            current = target.read_text(encoding="utf-8") if target.exists() else None
+            if current != text:
+                state = "missing" if current is None else "differs from a fresh render"
+                drifted.append(f"{target}: {state}; run `litellm-bench-cfn render` and commit it")
+            continue
+        if args.stdout:
+            sys.stdout.write(text)
+            continue
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target} ({size} bytes) from {profile.source or 'the embedded benchmark defaults'}")
+    if drifted:
+        for line in drifted:
+            _err(line)
+        return EXIT_CHECK_FAILED
+    if args.check:
+        print("templates are up to date")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="litellm-bench-cfn",
+        description="Validated LiteLLM benchmark spec -> CloudFormation stack, and LiteLLM's load benchmark.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = sub.add_parser("validate", help="check a spec file; one line per problem")
+    validate.add_argument("spec_file")
+    validate.add_argument("--show", action="store_true", help="print the full spec with every default")
+    validate.set_defaults(handler=cmd_validate)
+
+    render = sub.add_parser("render", help="render the profiles (or one spec) to templates/")
+    render.add_argument("--spec", help="render this spec file only (default: every file in --profiles-dir)")
+    render.add_argument("--profiles-dir", default="profiles")
+    render.add_argument("--out-dir", default="templates")
+    render.add_argument("--check", action="store_true", help="fail if a committed template differs")
+    render.add_argument("--stdout", action="store_true", help="print the YAML instead of writing files")
+    render.set_defaults(handler=cmd_render)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except SpecError as exc:
+        for line in exc.lines:
+            _err(line)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,125 @@
+"""The LiteLLM config and the container start script that the template ships.
+
+Delivery: the config YAML travels in the task definition as the environment variable
+`LITELLM_CONFIG_YAML` (it holds no secret: keys are `os.environ/` references filled by ECS
+`Secrets`). The container's entrypoint is replaced by a short POSIX sh script that writes the
+YAML to a file, checks it (parses, lists models, every `os.environ/NAME` it references is set),
+then `exec`s the image's own `docker/prod_entrypoint.sh --config FILE ...`. So:
+
+- nothing is uploaded by hand and nothing outside the template must exist (one-click launch);
+- a changed config is a new task definition revision, which ECS rolls out on the next deploy;
+- a broken or missing config exits the container with status 78 before the proxy listens, so the
+  task never passes a health check (and the deployment circuit breaker rolls back);
+- `--config` is passed, which is what LiteLLM needs to read the DB pool settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .spec import BENCHMARK_API_BASE, BenchmarkSpec
+
+CONFIG_ENV = "LITELLM_CONFIG_YAML"
+MASTER_KEY_SECRET_ENV = "LITELLM_MASTER_KEY_SECRET"
+"""ECS injects the generated secret here; the start script prefixes it with `sk-`."""
+MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
+API_BASE_ENV = "BENCHMARK_API_BASE"
+CONFIG_INVALID_EXIT_CODE = 78  # EX_CONFIG from sysexits.h
+
+
+def litellm_config(spec: BenchmarkSpec) -> dict[str, Any]:
+    """The proxy config as a dict; secrets and the endpoint URL stay `os.environ/` references."""
+    litellm = spec.litellm
+    model_list = []
+    for deployment in litellm.models:
+        params = deployment.litellm_params.model_dump(exclude_none=True)
+        if params["api_base"] == BENCHMARK_API_BASE:
+            params["api_base"] = f"os.environ/{API_BASE_ENV}"
+        model_list.append({"model_name": deployment.model_name, "litellm_params": params})
+    general: dict[str, Any] = {
+        "master_key": f"os.environ/{MASTER_KEY_ENV}",
+        "store_model_in_db": litellm.store_model_in_db,
+        "proxy_batch_write_at": litellm.proxy_batch_write_at,
+        "database_connection_pool_limit": spec.pool_limit,
+    }
+    if litellm.disable_spend_logs:
+        general["disable_spend_logs"] = True
+    if litellm.disable_error_logs:
+        general["disable_error_logs"] = True
+    return {
+        "model_list": model_list,
+        "general_settings": general,
+        "litellm_settings": {"set_verbose": False},
+    }
+
+
+def litellm_config_yaml(spec: BenchmarkSpec) -> str:
+    return yaml.safe_dump(litellm_config(spec), sort_keys=False, default_flow_style=False)
+
+
+CONFIG_CHECK = """\
+import os, sys, yaml
+path = sys.argv[1]
+try:
+    cfg = yaml.safe_load(open(path))
+except Exception as exc:
+    sys.exit("LiteLLM config is not valid YAML: %s" % exc)
+if not isinstance(cfg, dict) or not cfg.get("model_list"):
+    sys.exit("LiteLLM config lists no models (model_list is empty)")
+def refs(node):
+    if isinstance(node, dict):
+        for v in node.values(): yield from refs(v)
+    elif isinstance(node, list):
+        for v in node: yield from refs(v)
+    elif isinstance(node, str) and node.startswith("os.environ/"):
+        yield node[len("os.environ/"):]
+missing = sorted({n for n in refs(cfg) if not os.environ.get(n)})
+if missing:
+    sys.exit("LiteLLM config references unset environment variables: " + ", ".join(missing))
+"""
+
+
+def start_script(spec: BenchmarkSpec) -> str:
+    """POSIX sh run as `sh -c SCRIPT`; flags come from environment variables the task sets."""
+    flags = [
+        '--config "$cfg"',
+        '--port "$PORT"',
+        '--num_workers "$NUM_WORKERS"',
+        '--timeout_worker_healthcheck "$TIMEOUT_WORKER_HEALTHCHECK"',
+    ]
+    if spec.litellm.max_requests_before_restart is not None:
+        flags.append('--max_requests_before_restart "$MAX_REQUESTS_BEFORE_RESTART"')
+    return (
+        "set -eu\n"
+        f'if [ -z "${{{CONFIG_ENV}:-}}" ]; then echo "litellm-bench-cfn: {CONFIG_ENV} is empty:'
+        f' the task carries no LiteLLM config" >&2; exit {CONFIG_INVALID_EXIT_CODE}; fi\n'
+        f'if [ -z "${{{MASTER_KEY_SECRET_ENV}:-}}" ]; then echo "litellm-bench-cfn:'
+        f' {MASTER_KEY_SECRET_ENV} is empty" >&2; exit {CONFIG_INVALID_EXIT_CODE}; fi\n'
+        f'export {MASTER_KEY_ENV}="sk-${MASTER_KEY_SECRET_ENV}"\n'
+        f"unset {MASTER_KEY_SECRET_ENV}\n"
+        'cfg="${TMPDIR:-/tmp}/litellm-config.yaml"\n'
+        "umask 077\n"
+        f'printf "%s\\n" "${CONFIG_ENV}" > "$cfg"\n'
+        f'python3 -c \'{CONFIG_CHECK}\' "$cfg" || exit {CONFIG_INVALID_EXIT_CODE}\n'
+        f"exec docker/prod_entrypoint.sh {' '.join(flags)}\n"
+    )
+
+
+def container_environment(spec: BenchmarkSpec) -> dict[str, str]:
+    """Plain environment of the proxy container (no secret: those are ECS `Secrets`)."""
+    env = {
+        CONFIG_ENV: litellm_config_yaml(spec),
+        "PORT": str(spec.litellm.port),
+        "TIMEOUT_WORKER_HEALTHCHECK": str(spec.litellm.timeout_worker_healthcheck),
+        "LITELLM_LOG": spec.litellm.log_level,
+        "LITELLM_MODE": "PRODUCTION",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "DATABASE_NAME": spec.database.database_name,
+        "DATABASE_USERNAME": spec.database.master_username,
+        "STORE_MODEL_IN_DB": "True" if spec.litellm.store_model_in_db else "False",
+    }
+    if spec.litellm.max_requests_before_restart is not None:
+        env["MAX_REQUESTS_BEFORE_RESTART"] = str(spec.litellm.max_requests_before_restart)
+    return env

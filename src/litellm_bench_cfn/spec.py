@@ -1,0 +1,461 @@
+"""The benchmark spec: every default and every cross-field rule of the stack lives here.
+
+The defaults ARE LiteLLM's published benchmark ("1K RPS load test"): 4 Fargate tasks of 4 vCPU /
+8 GB with 4 proxy workers each, PostgreSQL on db.r6g.xlarge with 200 GB gp3, batch writes every
+60 s, the `fake-openai-endpoint` model. A spec file only lists what differs from them.
+
+Field errors (types, bounds, unknown keys) come from pydantic; rules that involve several fields
+are collected by `spec_rule_violations` so a user sees every broken rule at once, each as
+`field.path: what is wrong; what to do`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from . import catalog
+from .versions import LITELLM_IMAGE_REPOSITORY, LITELLM_IMAGE_TAG, POSTGRES_ENGINE_VERSION
+
+BENCHMARK_API_BASE = "benchmark-endpoint"
+"""Sentinel `api_base`: the model talks to the benchmark's fake OpenAI endpoint, whose URL is a
+stack parameter (and, locally, the endpoint `bench local` starts)."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+Cidr = Annotated[str, Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")]
+HealthPath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_\-.]*$", max_length=1024)]
+
+
+class LiteLLMParams(_Model):
+    model: str = Field("openai/any", description="LiteLLM provider/model string.")
+    api_key: str = Field("test", description="Key sent upstream; the fake endpoint accepts anything.")
+    api_base: str = Field(
+        BENCHMARK_API_BASE,
+        description=f"Upstream base URL, or `{BENCHMARK_API_BASE}` for the stack's fake OpenAI endpoint.",
+    )
+    rpm: Annotated[int, Field(ge=1)] | None = Field(None, description="Deployment RPM quota for routing.")
+
+
+class ModelDeployment(_Model):
+    model_name: Annotated[str, Field(min_length=1, max_length=128)] = "fake-openai-endpoint"
+    litellm_params: LiteLLMParams = LiteLLMParams()
+
+
+class LiteLLMSpec(_Model):
+    image_repository: str = LITELLM_IMAGE_REPOSITORY
+    image_tag: Annotated[str, Field(min_length=1, max_length=128)] = LITELLM_IMAGE_TAG
+    port: Port = Field(4000, description="Container port the proxy listens on.")
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(4, description="Proxy worker processes per task.")
+    timeout_worker_healthcheck: Annotated[int, Field(ge=1, le=600)] = Field(
+        60, description="Seconds uvicorn waits for a booting worker (several workers need ~60)."
+    )
+    max_requests_before_restart: Annotated[int, Field(ge=1)] | None = None
+    proxy_batch_write_at: Annotated[int, Field(ge=1, le=3600)] = Field(
+        60, description="Seconds between batched spend writes to the DB (guide: 60)."
+    )
+    store_model_in_db: bool = True
+    database_connection_pool_limit: Annotated[int, Field(ge=1, le=1000)] | None = Field(
+        None,
+        description="DB connections per worker; unset = the DB budget divided by max tasks x workers.",
+    )
+    log_level: Literal["ERROR", "WARNING", "INFO"] = Field(
+        "ERROR", description="LITELLM_LOG. DEBUG is refused: it cuts throughput ~17x."
+    )
+    disable_spend_logs: bool = False
+    disable_error_logs: bool = False
+    models: Annotated[tuple[ModelDeployment, ...], Field(min_length=1)] = (ModelDeployment(),)
+
+    @property
+    def image(self) -> str:
+        return f"{self.image_repository}:{self.image_tag}"
+
+
+class TaskSpec(_Model):
+    cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384] = Field(4096, description="Fargate CPU units.")
+    memory: Annotated[int, Field(ge=512, le=122880)] = Field(8192, description="Fargate memory (MiB).")
+    desired_count: Annotated[int, Field(ge=1, le=100)] = 4
+
+
+class ScalingSpec(_Model):
+    min_tasks: Annotated[int, Field(ge=1, le=100)] = 2
+    max_tasks: Annotated[int, Field(ge=1, le=100)] = 10
+    cpu_target_percent: Annotated[float, Field(ge=10, le=90)] = 70.0
+    scale_in_cooldown_s: Annotated[int, Field(ge=0, le=3600)] = 300
+    scale_out_cooldown_s: Annotated[int, Field(ge=0, le=3600)] = 60
+
+
+class DatabaseSpec(_Model):
+    engine_version: str = POSTGRES_ENGINE_VERSION
+    instance_class: str = "db.r6g.xlarge"
+    allocated_storage_gib: Annotated[int, Field(ge=20, le=65536)] = 200
+    storage_type: Literal["gp2", "gp3", "io1", "io2"] = "gp3"
+    iops: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Provisioned IOPS; gp3 below 400 GiB has a fixed 3,000 baseline and takes none."
+    )
+    storage_throughput_mibps: Annotated[int, Field(ge=1)] | None = None
+    backup_retention_days: Annotated[int, Field(ge=1, le=35)] = 7
+    max_connections: Annotated[int, Field(ge=20, le=5000)] = Field(
+        500, description="PostgreSQL max_connections (DB parameter group)."
+    )
+    reserved_connections: Annotated[int, Field(ge=0)] = Field(
+        50, description="Connections kept free of the proxies' pools: migrations, admin, monitoring."
+    )
+    multi_az: bool = False
+    deletion_protection: bool = False
+    database_name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$")] = "litellm"
+    master_username: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$")] = "litellm"
+
+    @property
+    def instance(self) -> catalog.DbInstanceClass:
+        return catalog.DB_INSTANCE_CLASSES[self.instance_class]
+
+
+class NetworkSpec(_Model):
+    vpc_cidr: Cidr = "10.0.0.0/16"
+    public_subnets: tuple[Cidr, Cidr] = ("10.0.1.0/24", "10.0.2.0/24")
+    private_subnets: tuple[Cidr, Cidr] = ("10.0.11.0/24", "10.0.12.0/24")
+    allowed_ingress_cidr: Cidr = Field("0.0.0.0/0", description="Who may reach the load balancer.")
+
+
+class HealthCheckSpec(_Model):
+    path: HealthPath
+    interval_s: Annotated[int, Field(ge=5, le=300)] = 30
+    timeout_s: Annotated[int, Field(ge=2, le=120)] = 10
+    healthy_threshold: Annotated[int, Field(ge=2, le=10)] = 2
+    unhealthy_threshold: Annotated[int, Field(ge=2, le=10)] = 3
+
+
+class ContainerHealthCheckSpec(_Model):
+    path: HealthPath = "/health/liveliness"
+    interval_s: Annotated[int, Field(ge=5, le=300)] = 30
+    timeout_s: Annotated[int, Field(ge=2, le=60)] = 5
+    retries: Annotated[int, Field(ge=1, le=10)] = 3
+    start_period_s: Annotated[int, Field(ge=0, le=300)] = 120
+
+
+class LoadBalancerSpec(_Model):
+    health_check: HealthCheckSpec = HealthCheckSpec(path="/health/readiness")
+    idle_timeout_s: Annotated[int, Field(ge=1, le=4000)] = 60
+    deregistration_delay_s: Annotated[int, Field(ge=0, le=3600)] = 30
+
+
+class ObservabilitySpec(_Model):
+    log_retention_days: int = 7
+
+
+class LoadTestSpec(_Model):
+    """The guide's Locust shape, recorded so reports and outputs quote what was run."""
+
+    users: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    spawn_rate: Annotated[float, Field(gt=0)] = 500
+    duration_s: Annotated[int, Field(ge=1, le=86_400)] = 300
+
+
+class BenchmarkSpec(_Model):
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")] = "benchmark"
+    description: str = "LiteLLM proxy on ECS Fargate, sized as LiteLLM's published 1K RPS benchmark"
+    litellm: LiteLLMSpec = LiteLLMSpec()
+    tasks: TaskSpec = TaskSpec()
+    scaling: ScalingSpec = ScalingSpec()
+    database: DatabaseSpec = DatabaseSpec()
+    network: NetworkSpec = NetworkSpec()
+    load_balancer: LoadBalancerSpec = LoadBalancerSpec()
+    container_health_check: ContainerHealthCheckSpec = ContainerHealthCheckSpec()
+    observability: ObservabilitySpec = ObservabilitySpec()
+    load_test: LoadTestSpec = LoadTestSpec()
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> BenchmarkSpec:
+        violations = spec_rule_violations(self)
+        if violations:
+            raise PydanticCustomError(
+                "spec_rules",
+                "{summary}",
+                {"summary": "; ".join(f"{p}: {m}" for p, m in violations), "violations": violations},
+            )
+        return self
+
+    @property
+    def db_connection_budget(self) -> int:
+        return self.database.max_connections - self.database.reserved_connections
+
+    @property
+    def pool_limit(self) -> int:
+        """Connections each proxy worker may open, sized for the largest the service can scale to."""
+        if self.litellm.database_connection_pool_limit is not None:
+            return self.litellm.database_connection_pool_limit
+        return max(1, self.db_connection_budget // (self.scaling.max_tasks * self.litellm.workers))
+
+
+Violation = tuple[str, str]
+
+
+def _fargate_pair(spec: BenchmarkSpec) -> Iterable[Violation]:
+    allowed = catalog.FARGATE_MEMORY_BY_CPU[spec.tasks.cpu]
+    if spec.tasks.memory not in allowed:
+        yield (
+            "tasks.memory",
+            f"{spec.tasks.memory} MiB is not valid with {spec.tasks.cpu} CPU units on Fargate; "
+            f"choose {catalog.describe_memory_choices(spec.tasks.cpu)}",
+        )
+
+
+def _task_counts(spec: BenchmarkSpec) -> Iterable[Violation]:
+    s, desired = spec.scaling, spec.tasks.desired_count
+    if s.min_tasks > s.max_tasks:
+        yield "scaling.min_tasks", f"{s.min_tasks} is above scaling.max_tasks ({s.max_tasks}); lower it"
+    elif not s.min_tasks <= desired <= s.max_tasks:
+        yield (
+            "tasks.desired_count",
+            f"{desired} is outside the autoscaling range {s.min_tasks}-{s.max_tasks}; "
+            "choose a value in it or widen scaling.min_tasks/max_tasks",
+        )
+
+
+def _subnets(spec: BenchmarkSpec) -> Iterable[Violation]:
+    net = spec.network
+    try:
+        vpc = ipaddress.ip_network(net.vpc_cidr)
+    except ValueError as exc:
+        yield "network.vpc_cidr", f"{exc}; write the network address, e.g. 10.0.0.0/16"
+        return
+    if not 16 <= vpc.prefixlen <= 28:
+        yield "network.vpc_cidr", f"/{vpc.prefixlen} is outside what a VPC accepts; use /16 to /28"
+    seen: list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]] = []
+    named = [(f"network.public_subnets.{i}", c) for i, c in enumerate(net.public_subnets)]
+    named += [(f"network.private_subnets.{i}", c) for i, c in enumerate(net.private_subnets)]
+    for path, cidr in named:
+        try:
+            subnet = ipaddress.ip_network(cidr)
+        except ValueError as exc:
+            yield path, f"{exc}; write the network address of the subnet"
+            continue
+        if not subnet.subnet_of(vpc):  # type: ignore[arg-type]
+            yield path, f"{cidr} is not inside the VPC {net.vpc_cidr}; pick a range within it"
+        elif subnet.prefixlen > 28:
+            yield path, f"{cidr} is smaller than a subnet may be (/28); use /28 or larger"
+        for other_path, other in seen:
+            if subnet.overlaps(other):
+                yield path, f"{cidr} overlaps {other_path} ({other}); subnets must not overlap"
+        seen.append((path, subnet))
+    try:
+        ipaddress.ip_network(net.allowed_ingress_cidr)
+    except ValueError as exc:
+        yield "network.allowed_ingress_cidr", f"{exc}; write a network address such as 203.0.113.0/24"
+
+
+def _db_instance_class(spec: BenchmarkSpec) -> Iterable[Violation]:
+    db = spec.database
+    if db.instance_class not in catalog.DB_INSTANCE_CLASSES:
+        known = ", ".join(sorted(catalog.DB_INSTANCE_CLASSES))
+        yield "database.instance_class", f"{db.instance_class!r} is not a known class; choose one of {known}"
+        return
+    ceiling = db.instance.default_max_connections
+    if db.max_connections > ceiling:
+        yield (
+            "database.max_connections",
+            f"{db.max_connections} is more than {db.instance_class} ({db.instance.memory_gib:g} GiB) "
+            f"can hold (~{ceiling}); lower it or choose a larger instance class",
+        )
+
+
+def _db_storage(spec: BenchmarkSpec) -> Iterable[Violation]:
+    db = spec.database
+    rules = catalog.STORAGE_RULES[db.storage_type]
+    size, iops, mibps = db.allocated_storage_gib, db.iops, db.storage_throughput_mibps
+    where = f"{db.storage_type} storage"
+    if not rules.min_gib <= size <= rules.max_gib:
+        yield (
+            "database.allocated_storage_gib",
+            f"{size} GiB is outside {rules.min_gib}-{rules.max_gib} GiB for {where}",
+        )
+        return
+    if rules.iops_range is None:
+        if iops is not None:
+            yield "database.iops", f"{where} takes no provisioned IOPS; remove it or use gp3/io1/io2"
+    elif rules.provisioned_from_gib is not None and size < rules.provisioned_from_gib:
+        base_iops, base_mibps = rules.baseline_below or (0, 0)
+        for field, value in (("iops", iops), ("storage_throughput_mibps", mibps)):
+            if value is not None:
+                yield (
+                    f"database.{field}",
+                    f"gp3 below {rules.provisioned_from_gib} GiB has a fixed baseline of {base_iops} IOPS "
+                    f"and {base_mibps} MiB/s; remove it or allocate at least {rules.provisioned_from_gib} GiB",
+                )
+    elif iops is None and rules.provisioned_from_gib is None:
+        yield "database.iops", f"{where} needs provisioned IOPS; set {rules.iops_range[0]}-{rules.iops_range[1]}"
+    elif iops is not None:
+        low, high = rules.iops_range
+        if not low <= iops <= high:
+            yield "database.iops", f"{iops} is outside {low}-{high} IOPS for {where}"
+        if rules.iops_per_gib is not None:
+            lo_ratio, hi_ratio = rules.iops_per_gib
+            if not lo_ratio * size <= iops <= hi_ratio * size:
+                yield (
+                    "database.iops",
+                    f"{iops} IOPS on {size} GiB is outside {lo_ratio:g}-{hi_ratio:g} IOPS per GiB for {where}; "
+                    f"choose {int(lo_ratio * size)}-{int(hi_ratio * size)}",
+                )
+    if mibps is not None and rules.throughput_range is None:
+        yield "database.storage_throughput_mibps", f"{where} takes no throughput setting; remove it"
+    elif mibps is not None and (rules.provisioned_from_gib is None or size >= rules.provisioned_from_gib):
+        low, high = rules.throughput_range or (0, 0)
+        if iops is None:
+            yield "database.storage_throughput_mibps", "set database.iops too: RDS provisions both together"
+        elif not low <= mibps <= high:
+            yield "database.storage_throughput_mibps", f"{mibps} MiB/s is outside {low}-{high} for {where}"
+        elif rules.max_throughput_per_iops and mibps > iops * rules.max_throughput_per_iops:
+            yield (
+                "database.storage_throughput_mibps",
+                f"{mibps} MiB/s needs at least {int(mibps / rules.max_throughput_per_iops)} IOPS "
+                f"(at most {rules.max_throughput_per_iops:g} MiB/s per IOPS); raise database.iops",
+            )
+
+
+def _db_connection_budget(spec: BenchmarkSpec) -> Iterable[Violation]:
+    db, workers, max_tasks = spec.database, spec.litellm.workers, spec.scaling.max_tasks
+    if db.reserved_connections >= db.max_connections:
+        yield "database.reserved_connections", "must be below database.max_connections"
+        return
+    budget = spec.db_connection_budget
+    per_worker = spec.litellm.database_connection_pool_limit
+    if per_worker is None:
+        if max_tasks * workers > budget:
+            yield (
+                "database.max_connections",
+                f"{max_tasks} tasks x {workers} workers need at least one connection each "
+                f"({max_tasks * workers}) but only {budget} are free after {db.reserved_connections} reserved; "
+                "raise max_connections or lower scaling.max_tasks / litellm.workers",
+            )
+        return
+    needed = max_tasks * workers * per_worker
+    if needed > budget:
+        fit = budget // (max_tasks * workers)
+        yield (
+            "litellm.database_connection_pool_limit",
+            f"{max_tasks} max tasks x {workers} workers x {per_worker} = {needed} connections exceed "
+            f"max_connections {db.max_connections} less {db.reserved_connections} reserved ({budget}); "
+            f"use at most {fit}, or unset it to derive it",
+        )
+
+
+def _health_checks(spec: BenchmarkSpec) -> Iterable[Violation]:
+    hc = spec.load_balancer.health_check
+    if hc.timeout_s >= hc.interval_s:
+        yield "load_balancer.health_check.timeout_s", f"{hc.timeout_s} must be below interval_s ({hc.interval_s})"
+    if hc.path.rstrip("/") == "/health":
+        yield "load_balancer.health_check.path", "/health calls the real LLMs; use /health/readiness"
+    chc = spec.container_health_check
+    if chc.timeout_s >= chc.interval_s:
+        yield "container_health_check.timeout_s", f"{chc.timeout_s} must be below interval_s ({chc.interval_s})"
+    if chc.path.rstrip("/") == "/health":
+        yield "container_health_check.path", "/health calls the real LLMs; use /health/liveliness"
+
+
+def _models(spec: BenchmarkSpec) -> Iterable[Violation]:
+    for i, deployment in enumerate(spec.litellm.models):
+        base = deployment.litellm_params.api_base
+        if base != BENCHMARK_API_BASE and not base.startswith(("http://", "https://", "os.environ/")):
+            yield (
+                f"litellm.models.{i}.litellm_params.api_base",
+                f"{base!r} is neither a URL nor {BENCHMARK_API_BASE!r}; write http(s)://host/",
+            )
+    if spec.litellm.store_model_in_db is False and not spec.litellm.models:
+        yield "litellm.models", "no model would be served; list at least one"
+
+
+def _log_retention(spec: BenchmarkSpec) -> Iterable[Violation]:
+    days = spec.observability.log_retention_days
+    if days not in catalog.LOG_RETENTION_DAYS:
+        closest = min(catalog.LOG_RETENTION_DAYS, key=lambda d: abs(d - days))
+        yield "observability.log_retention_days", f"{days} is not a CloudWatch Logs retention; try {closest}"
+
+
+SPEC_RULES: tuple[Callable[[BenchmarkSpec], Iterable[Violation]], ...] = (
+    _fargate_pair,
+    _task_counts,
+    _subnets,
+    _db_instance_class,
+    _db_storage,
+    _db_connection_budget,
+    _health_checks,
+    _models,
+    _log_retention,
+)
+
+
+def spec_rule_violations(spec: BenchmarkSpec) -> list[Violation]:
+    """Every cross-field rule the spec breaks, as (field path, message with the fix)."""
+    return [violation for rule in SPEC_RULES for violation in rule(spec)]
+
+
+class SpecError(Exception):
+    """A spec that cannot be used; `lines` holds one `field.path: message` per problem."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def format_validation_error(error: ValidationError) -> list[str]:
+    """One readable line per problem: `tasks.memory: 4096 MiB is not valid with ...`."""
+    lines: list[str] = []
+    for err in error.errors(include_url=False):
+        location = ".".join(str(part) for part in err["loc"])
+        if err["type"] == "spec_rules":
+            prefix = f"{location}." if location else ""
+            lines.extend(f"{prefix}{path}: {message}" for path, message in err["ctx"]["violations"])
+            continue
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key; check the spelling against the spec reference"
+        elif err["type"] == "literal_error":
+            message = f"{err['input']!r} is not allowed; {message[0].lower()}{message[1:]}"
+        elif "input" in err and not isinstance(err["input"], dict | list):
+            message = f"{message} (got {err['input']!r})"
+        lines.append(f"{location or '<spec>'}: {message}")
+    return lines
+
+
+def parse_spec_text(text: str, source: str = "<spec>") -> BenchmarkSpec:
+    """Parse YAML or JSON text into a validated spec; raises SpecError with readable lines."""
+    try:
+        data: Any = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise SpecError([f"{where}: not valid YAML or JSON ({getattr(exc, 'problem', exc)})"]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SpecError([f"{source}: the spec must be a mapping of keys to values, not {type(data).__name__}"])
+    try:
+        return BenchmarkSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(format_validation_error(exc)) from None
+
+
+def load_spec(path: str | Path) -> BenchmarkSpec:
+    """Read a spec file (YAML or JSON; unknown keys are errors)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError([f"{path}: cannot read the spec ({exc.strerror or exc})"]) from None
+    return parse_spec_text(text, source=str(path))
+
+
+def spec_to_json(spec: BenchmarkSpec) -> str:
+    return json.dumps(spec.model_dump(mode="json"), indent=2, sort_keys=True)

@@ -1,0 +1,70 @@
+"""Security groups chained ALB -> tasks (proxy port) -> DB (5432), nothing else inbound."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import GetAtt, Ref, Template, ec2
+
+from .network import Network
+from .parameters import Parameters
+
+POSTGRES_PORT = 5432
+
+
+@dataclass(frozen=True)
+class SecurityGroups:
+    load_balancer: ec2.SecurityGroup
+    tasks: ec2.SecurityGroup
+    database: ec2.SecurityGroup
+
+
+def _group(template: Template, title: str, description: str, network: Network) -> ec2.SecurityGroup:
+    return template.add_resource(
+        ec2.SecurityGroup(
+            title,
+            GroupDescription=description,
+            VpcId=Ref(network.vpc),
+            SecurityGroupEgress=[ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description="All outbound")],
+        )
+    )
+
+
+def add_security_groups(template: Template, network: Network, params: Parameters, proxy_port: int) -> SecurityGroups:
+    alb = _group(template, "LoadBalancerSecurityGroup", "LiteLLM load balancer: HTTP from the allowed CIDR", network)
+    tasks = _group(template, "TaskSecurityGroup", "LiteLLM proxy tasks: proxy port from the load balancer only", network)
+    db = _group(template, "DatabaseSecurityGroup", "LiteLLM PostgreSQL: 5432 from the proxy tasks only", network)
+    template.add_resource(
+        ec2.SecurityGroupIngress(
+            "LoadBalancerHttpIngress",
+            GroupId=GetAtt(alb, "GroupId"),
+            IpProtocol="tcp",
+            FromPort=80,
+            ToPort=80,
+            CidrIp=Ref(params.allowed_ingress_cidr),
+            Description="HTTP from the allowed CIDR",
+        )
+    )
+    template.add_resource(
+        ec2.SecurityGroupIngress(
+            "TaskIngressFromLoadBalancer",
+            GroupId=GetAtt(tasks, "GroupId"),
+            IpProtocol="tcp",
+            FromPort=proxy_port,
+            ToPort=proxy_port,
+            SourceSecurityGroupId=GetAtt(alb, "GroupId"),
+            Description="LiteLLM proxy port from the load balancer",
+        )
+    )
+    template.add_resource(
+        ec2.SecurityGroupIngress(
+            "DatabaseIngressFromTasks",
+            GroupId=GetAtt(db, "GroupId"),
+            IpProtocol="tcp",
+            FromPort=POSTGRES_PORT,
+            ToPort=POSTGRES_PORT,
+            SourceSecurityGroupId=GetAtt(tasks, "GroupId"),
+            Description="PostgreSQL from the LiteLLM tasks",
+        )
+    )
+    return SecurityGroups(load_balancer=alb, tasks=tasks, database=db)

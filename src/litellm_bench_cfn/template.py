@@ -1,0 +1,53 @@
+"""build_template(spec): the only orchestrator. Pure: reads no environment, clock or file."""
+
+from __future__ import annotations
+
+from troposphere import Ref, Template
+
+from .spec import BenchmarkSpec
+from .stack.compute import add_compute
+from .stack.database import add_database
+from .stack.iam import add_roles
+from .stack.load_balancer import add_load_balancer
+from .stack.network import add_network
+from .stack.observability import add_log_group
+from .stack.outputs import add_outputs
+from .stack.parameters import PARAMETER_GROUPS, PARAMETER_LABELS, add_parameters
+from .stack.rules import add_rules
+from .stack.scaling import add_autoscaling
+from .stack.secrets import add_secrets
+from .stack.security_groups import add_security_groups
+
+GUIDE_FAKE_ENDPOINT = "https://exampleopenaiendpoint-production.up.railway.app/"
+
+
+def _console_interface(template: Template) -> None:
+    template.set_metadata(
+        {
+            "AWS::CloudFormation::Interface": {
+                "ParameterGroups": [
+                    {"Label": {"default": label}, "Parameters": list(names)} for label, names in PARAMETER_GROUPS
+                ],
+                "ParameterLabels": {name: {"default": text} for name, text in sorted(PARAMETER_LABELS.items())},
+            }
+        }
+    )
+
+
+def build_template(spec: BenchmarkSpec) -> Template:
+    template = Template(Description=f"litellm-bench-cfn {spec.name}: {spec.description}")
+    template.set_version("2010-09-09")
+    _console_interface(template)
+    params = add_parameters(template, spec, benchmark_api_base_default=GUIDE_FAKE_ENDPOINT)
+    add_rules(template, params, spec.scaling.max_tasks)
+    network = add_network(template, spec.network)
+    groups = add_security_groups(template, network, params, spec.litellm.port)
+    secrets = add_secrets(template)
+    log_group = add_log_group(template, spec.observability)
+    roles = add_roles(template, secrets, log_group)
+    database = add_database(template, spec.database, network, groups, secrets, params)
+    balancer = add_load_balancer(template, spec.load_balancer, network, groups, spec.litellm.port)
+    compute = add_compute(template, spec, params, network, groups, balancer, database, secrets, roles, log_group)
+    add_autoscaling(template, spec.scaling, compute, params)
+    add_outputs(template, spec, balancer, compute, secrets, Ref(log_group))
+    return template

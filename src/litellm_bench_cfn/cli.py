@@ -14,6 +14,7 @@ from .template import build_template
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
+
 def _err(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -22,9 +23,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec_file)
     if args.show:
         print(spec_to_json(spec))
-    print(f"{args.spec_file}: valid ({spec.name}: {spec.tasks.desired_count} tasks x {spec.tasks.cpu} CPU / "
-          f"{spec.tasks.memory} MiB, {spec.litellm.workers} workers, DB {spec.database.instance_class}, "
-          f"pool limit {spec.pool_limit}/worker)")
+    print(
+        f"{args.spec_file}: valid ({spec.name}: {spec.tasks.desired_count} tasks x {spec.tasks.cpu} CPU / "
+        f"{spec.tasks.memory} MiB, {spec.litellm.workers} workers, DB {spec.database.instance_class}, "
+        f"pool limit {spec.pool_limit}/worker)"
+    )
     return EXIT_OK
 
 
@@ -65,6 +68,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_fake_endpoint(args: argparse.Namespace) -> int:
+    from . import fake_endpoint
+
+    return fake_endpoint.main(args.fake_args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="litellm-bench-cfn",
@@ -85,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--stdout", action="store_true", help="print the YAML instead of writing files")
     render.set_defaults(handler=cmd_render)
 
+    fake = sub.add_parser(
+        "fake-endpoint",
+        help="serve the fake OpenAI endpoint (flags: --host --port --delay-ms --rpm-limit KEY=N)",
+        add_help=False,
+    )
+    fake.add_argument("fake_args", nargs=argparse.REMAINDER)
+    fake.set_defaults(handler=cmd_fake_endpoint)
     return parser
 
 

@@ -34,6 +34,8 @@ def load_profiles(directory: Path) -> list[Profile]:
     names: dict[str, Path | None] = {}
     for profile in profiles:
         if profile.spec.name in names:
-            raise SpecError([f"{profile.source}: name {profile.spec.name!r} is also used by {names[profile.spec.name]}"])
+            raise SpecError(
+                [f"{profile.source}: name {profile.spec.name!r} is also used by {names[profile.spec.name]}"]
+            )
         names[profile.spec.name] = profile.source
     return profiles

@@ -102,7 +102,7 @@ def start_script(spec: BenchmarkSpec) -> str:
         'cfg="${TMPDIR:-/tmp}/litellm-config.yaml"\n'
         "umask 077\n"
         f'printf "%s\\n" "${CONFIG_ENV}" > "$cfg"\n'
-        f'python3 -c \'{CONFIG_CHECK}\' "$cfg" || exit {CONFIG_INVALID_EXIT_CODE}\n'
+        f"python3 -c '{CONFIG_CHECK}' \"$cfg\" || exit {CONFIG_INVALID_EXIT_CODE}\n"
         f"exec docker/prod_entrypoint.sh {' '.join(flags)}\n"
     )
 

@@ -58,4 +58,6 @@ def template_to_dict(template: Template) -> dict[str, Any]:
 
 def to_yaml(template: Template) -> str:
     document = template_to_dict(template)
-    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120, allow_unicode=False)
+    return yaml.dump(
+        document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120, allow_unicode=False
+    )

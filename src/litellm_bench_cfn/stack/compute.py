@@ -28,7 +28,9 @@ class Compute:
 
 def _health_check_command(spec: BenchmarkSpec) -> list[str]:
     url = f"http://127.0.0.1:{spec.litellm.port}{spec.container_health_check.path}"
-    probe = f"import urllib.request; urllib.request.urlopen('{url}', timeout={spec.container_health_check.timeout_s - 1})"
+    probe = (
+        f"import urllib.request; urllib.request.urlopen('{url}', timeout={spec.container_health_check.timeout_s - 1})"
+    )
     return ["CMD-SHELL", f'python3 -c "{probe}" || exit 1']
 
 
@@ -91,9 +93,7 @@ def add_compute(
     log_group: logs.LogGroup,
 ) -> Compute:
     cluster = template.add_resource(
-        ecs.Cluster(
-            "Cluster", ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")]
-        )
+        ecs.Cluster("Cluster", ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")])
     )
     task_definition = template.add_resource(
         ecs.TaskDefinition(

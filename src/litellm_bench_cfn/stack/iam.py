@@ -22,7 +22,9 @@ class Roles:
 def _ecs_tasks_trust() -> PolicyDocument:
     return PolicyDocument(
         Version="2012-10-17",
-        Statement=[Statement(Effect=Allow, Principal=Principal("Service", "ecs-tasks.amazonaws.com"), Action=[AssumeRole])],
+        Statement=[
+            Statement(Effect=Allow, Principal=Principal("Service", "ecs-tasks.amazonaws.com"), Action=[AssumeRole])
+        ],
     )
 
 

@@ -33,7 +33,9 @@ def add_load_balancer(
             Scheme="internet-facing",
             Subnets=[Ref(s) for s in network.public_subnets],
             SecurityGroups=[Ref(groups.load_balancer)],
-            LoadBalancerAttributes=[elbv2.LoadBalancerAttributes(Key=k, Value=v) for k, v in sorted(attributes.items())],
+            LoadBalancerAttributes=[
+                elbv2.LoadBalancerAttributes(Key=k, Value=v) for k, v in sorted(attributes.items())
+            ],
         )
     )
     hc = spec.health_check
@@ -52,7 +54,9 @@ def add_load_balancer(
             UnhealthyThresholdCount=hc.unhealthy_threshold,
             Matcher=elbv2.Matcher(HttpCode="200"),
             TargetGroupAttributes=[
-                elbv2.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value=str(spec.deregistration_delay_s))
+                elbv2.TargetGroupAttribute(
+                    Key="deregistration_delay.timeout_seconds", Value=str(spec.deregistration_delay_s)
+                )
             ],
         )
     )

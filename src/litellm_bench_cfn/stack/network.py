@@ -31,7 +31,9 @@ def _subnet(template: Template, title: str, vpc: ec2.VPC, cidr: str, az_index: i
 
 def add_network(template: Template, spec: NetworkSpec) -> Network:
     vpc = template.add_resource(
-        ec2.VPC("Vpc", CidrBlock=spec.vpc_cidr, EnableDnsHostnames=True, EnableDnsSupport=True, Tags=Tags(Name="litellm"))
+        ec2.VPC(
+            "Vpc", CidrBlock=spec.vpc_cidr, EnableDnsHostnames=True, EnableDnsSupport=True, Tags=Tags(Name="litellm")
+        )
     )
     igw = template.add_resource(ec2.InternetGateway("InternetGateway"))
     attachment = template.add_resource(
@@ -48,7 +50,8 @@ def add_network(template: Template, spec: NetworkSpec) -> Network:
         )
     )
     public = tuple(
-        _subnet(template, f"PublicSubnet{i + 1}", vpc, cidr, i, public=True) for i, cidr in enumerate(spec.public_subnets)
+        _subnet(template, f"PublicSubnet{i + 1}", vpc, cidr, i, public=True)
+        for i, cidr in enumerate(spec.public_subnets)
     )
     private = tuple(
         _subnet(template, f"PrivateSubnet{i + 1}", vpc, cidr, i, public=False)
@@ -60,7 +63,12 @@ def add_network(template: Template, spec: NetworkSpec) -> Network:
     )
     private_routes = template.add_resource(ec2.RouteTable("PrivateRouteTable", VpcId=Ref(vpc)))
     template.add_resource(
-        ec2.Route("PrivateDefaultRoute", RouteTableId=Ref(private_routes), DestinationCidrBlock="0.0.0.0/0", NatGatewayId=Ref(nat))
+        ec2.Route(
+            "PrivateDefaultRoute",
+            RouteTableId=Ref(private_routes),
+            DestinationCidrBlock="0.0.0.0/0",
+            NatGatewayId=Ref(nat),
+        )
     )
     for kind, subnets, table in (("Public", public, public_routes), ("Private", private, private_routes)):
         for i, subnet in enumerate(subnets):

@@ -39,7 +39,11 @@ def add_outputs(
             Value=Ref(secrets.master_key),
         ),
         Output("MasterKeyCommand", Description="Prints the LiteLLM master key.", Value=key_command),
-        Output("DatabasePasswordSecretArn", Description="Secret holding the DB master password.", Value=Ref(secrets.db_password)),
+        Output(
+            "DatabasePasswordSecretArn",
+            Description="Secret holding the DB master password.",
+            Value=Ref(secrets.db_password),
+        ),
         Output("ClusterName", Description="ECS cluster running the proxy.", Value=Ref(compute.cluster)),
         Output("ServiceName", Description="ECS service of the proxy tasks.", Value=GetAtt(compute.service, "Name")),
         Output("LogGroupName", Description="CloudWatch Logs group of the proxy tasks.", Value=log_group_name),
@@ -47,9 +51,9 @@ def add_outputs(
             "SmokeTestCommand",
             Description="One chat completion through the stack (needs the AWS CLI and curl).",
             Value=Sub(
-                "curl -sS -X POST http://${Dns}/v1/chat/completions -H \"Authorization: Bearer $(${KeyCommand})\" "
+                'curl -sS -X POST http://${Dns}/v1/chat/completions -H "Authorization: Bearer $(${KeyCommand})" '
                 "-H 'Content-Type: application/json' "
-                f"-d '{{\"model\": \"{model}\", \"messages\": [{{\"role\": \"user\", \"content\": \"hello\"}}]}}'",
+                f'-d \'{{"model": "{model}", "messages": [{{"role": "user", "content": "hello"}}]}}\'',
                 Dns=GetAtt(balancer.load_balancer, "DNSName"),
                 KeyCommand=key_command,
             ),

@@ -69,7 +69,10 @@ def add_parameters(template: Template, spec: BenchmarkSpec, benchmark_api_base_d
             **count_bounds,
         ),
         min_count=add(
-            "MinTaskCount", Default=spec.scaling.min_tasks, Description="Fewest tasks autoscaling keeps.", **count_bounds
+            "MinTaskCount",
+            Default=spec.scaling.min_tasks,
+            Description="Fewest tasks autoscaling keeps.",
+            **count_bounds,
         ),
         max_count=add(
             "MaxTaskCount",

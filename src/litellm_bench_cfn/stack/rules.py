@@ -50,5 +50,3 @@ def add_rules(template: Template, params: Parameters, max_tasks: int) -> None:
                 ],
             },
         )
-
-

@@ -25,14 +25,18 @@ def _group(template: Template, title: str, description: str, network: Network) -
             title,
             GroupDescription=description,
             VpcId=Ref(network.vpc),
-            SecurityGroupEgress=[ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description="All outbound")],
+            SecurityGroupEgress=[
+                ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description="All outbound")
+            ],
         )
     )
 
 
 def add_security_groups(template: Template, network: Network, params: Parameters, proxy_port: int) -> SecurityGroups:
     alb = _group(template, "LoadBalancerSecurityGroup", "LiteLLM load balancer: HTTP from the allowed CIDR", network)
-    tasks = _group(template, "TaskSecurityGroup", "LiteLLM proxy tasks: proxy port from the load balancer only", network)
+    tasks = _group(
+        template, "TaskSecurityGroup", "LiteLLM proxy tasks: proxy port from the load balancer only", network
+    )
     db = _group(template, "DatabaseSecurityGroup", "LiteLLM PostgreSQL: 5432 from the proxy tasks only", network)
     template.add_resource(
         ec2.SecurityGroupIngress(

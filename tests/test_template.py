@@ -68,9 +68,7 @@ def test_private_subnets_route_through_the_nat_gateway(resources: dict[str, Any]
     route = resources["PrivateDefaultRoute"]["Properties"]
     assert route["NatGatewayId"] == ref("NatGateway")
     associations = of_type(resources, "AWS::EC2::SubnetRouteTableAssociation").values()
-    private_tables = {
-        a["Properties"]["SubnetId"]["Ref"]: a["Properties"]["RouteTableId"]["Ref"] for a in associations
-    }
+    private_tables = {a["Properties"]["SubnetId"]["Ref"]: a["Properties"]["RouteTableId"]["Ref"] for a in associations}
     assert private_tables["PrivateSubnet1"] == private_tables["PrivateSubnet2"] == route["RouteTableId"]["Ref"]
 
 
@@ -212,9 +210,14 @@ def test_autoscaling_tracks_cpu_between_parameter_bounds(resources: dict[str, An
 
 def test_every_output_has_a_description(benchmark_template: dict[str, Any]) -> None:
     outputs = benchmark_template["Outputs"]
-    assert {"LoadBalancerUrl", "ApiEndpoint", "MasterKeySecretArn", "ClusterName", "ServiceName", "LogGroupName"} <= set(
-        outputs
-    )
+    assert {
+        "LoadBalancerUrl",
+        "ApiEndpoint",
+        "MasterKeySecretArn",
+        "ClusterName",
+        "ServiceName",
+        "LogGroupName",
+    } <= set(outputs)
     assert all(o.get("Description") for o in outputs.values())
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 from pathlib import Path
 
 from .profiles import Profile, load_profiles
@@ -68,6 +70,18 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _command_modules() -> list[Callable[[Any], None]]:
+    """Subcommands that live with their concern: each module exposes register(subparsers)."""
+    registers: list[Callable[[Any], None]] = []
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"{__package__}.{name}")
+        registers.append(module.register)
+    return registers
+
+
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="litellm-bench-cfn",
@@ -88,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--stdout", action="store_true", help="print the YAML instead of writing files")
     render.set_defaults(handler=cmd_render)
 
+    for register in _command_modules():
+        register(sub)
     # Listed for --help; its own flags are parsed by fake_endpoint.main (see main()).
     sub.add_parser("fake-endpoint", help="serve the fake OpenAI endpoint (see `fake-endpoint --help`)")
     return parser

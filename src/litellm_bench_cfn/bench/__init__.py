@@ -1,0 +1,1 @@
+"""LiteLLM's published load benchmark, run on this machine (`bench local`, `bench compare`)."""

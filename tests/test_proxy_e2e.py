@@ -1,0 +1,168 @@
+"""End to end: the committed template's proxy container, started as ECS starts it, on loopback.
+
+The container's entrypoint, command, environment and secrets are read from
+templates/cloudformation-ecs.yaml (secrets replaced by generated test values, the model's
+api_base pointed at the product's fake endpoint). The real LiteLLM proxy then has to serve.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from litellm_bench_cfn import proxy_config
+from litellm_bench_cfn.bench.local_stack import (
+    GeneratedSecrets,
+    RunningStack,
+    load_template,
+    proxy_launch,
+    proxy_process,
+    running_stack,
+)
+from litellm_bench_cfn.processes import free_port
+from litellm_bench_cfn.task_runtime import ContainerLaunch
+
+from .conftest import BENCHMARK_TEMPLATE
+
+pytestmark = pytest.mark.e2e
+litellm = pytest.importorskip("litellm", reason="the e2e test needs litellm[proxy] (scripts/bootstrap.sh)")
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template(BENCHMARK_TEMPLATE)
+
+
+@pytest.fixture(scope="module")
+def stack(template: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    with running_stack(template, tmp_path_factory.mktemp("proxy"), workers=2) as running:
+        yield running
+
+
+def call(
+    stack: RunningStack, path: str, body: dict[str, Any] | None = None, key: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    headers = {"Content-Type": "application/json"}
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{stack.proxy_url}{path}", data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+CHAT = {"model": "fake-openai-endpoint", "messages": [{"role": "user", "content": "hello"}]}
+
+
+def test_liveliness_answers(stack: RunningStack) -> None:
+    status, _, body = call(stack, "/health/liveliness")
+    assert status == 200 and "alive" in body.decode().lower()
+
+
+def test_readiness_answers_healthy(stack: RunningStack) -> None:
+    status, _, body = call(stack, "/health/readiness")
+    assert status == 200 and json.loads(body)["status"] == "healthy"
+
+
+def test_models_lists_the_benchmark_model(stack: RunningStack) -> None:
+    status, _, body = call(stack, "/v1/models", key=stack.master_key)
+    assert status == 200
+    assert "fake-openai-endpoint" in [m["id"] for m in json.loads(body)["data"]]
+
+
+def test_chat_completion_with_master_key(stack: RunningStack) -> None:
+    status, headers, body = call(stack, "/v1/chat/completions", CHAT, key=stack.master_key)
+    assert status == 200
+    assert json.loads(body)["object"] == "chat.completion"
+    lowered = {k.lower(): v for k, v in headers.items()}
+    assert float(lowered["x-litellm-overhead-duration-ms"]) >= 0
+
+
+def test_master_key_has_the_sk_prefix(stack: RunningStack) -> None:
+    assert stack.master_key.startswith("sk-") and len(stack.master_key) > 40
+
+
+def test_request_without_key_is_refused(stack: RunningStack) -> None:
+    status, _, _ = call(stack, "/v1/chat/completions", CHAT)
+    assert status == 401
+
+
+def test_request_with_wrong_key_is_refused(stack: RunningStack) -> None:
+    status, _, _ = call(stack, "/v1/chat/completions", CHAT, key="sk-not-the-master-key")
+    assert 400 <= status < 500
+
+
+def test_config_reaches_the_proxy_with_the_settings_of_the_spec(stack: RunningStack) -> None:
+    config = yaml.safe_load(stack.launch.environment[proxy_config.CONFIG_ENV])
+    assert config["general_settings"]["proxy_batch_write_at"] == 60
+    written = Path(stack.proxy.env["TMPDIR"]) / "litellm-config.yaml"
+    assert yaml.safe_load(written.read_text()) == config
+
+
+def broken_start(launch: ContainerLaunch, tmp_path: Path, **env_changes: str | None) -> tuple[int, str, bool]:
+    """Start the container with its environment changed; return (exit code, log, ever ready)."""
+    environment = dict(launch.environment)
+    for name, value in env_changes.items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
+    broken = ContainerLaunch(argv=launch.argv, environment=environment, image=launch.image, port=launch.port)
+    port = free_port()
+    process = proxy_process(broken, tmp_path, port, workers=1).start()
+    try:
+        code = process.wait_exit(timeout=60)
+    finally:
+        process.stop()
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/health/readiness", timeout=2)
+        ready = True
+    except OSError:
+        ready = False
+    return code, process.log_tail(), ready
+
+
+@pytest.fixture
+def launch(template: dict[str, Any]) -> ContainerLaunch:
+    return proxy_launch(template, api_base="http://127.0.0.1:9/", test_secrets=GeneratedSecrets())
+
+
+def test_missing_config_stops_the_container_before_it_listens(launch: ContainerLaunch, tmp_path: Path) -> None:
+    code, log, ready = broken_start(launch, tmp_path, **{proxy_config.CONFIG_ENV: None})
+    assert (code, ready) == (proxy_config.CONFIG_INVALID_EXIT_CODE, False)
+    assert "carries no LiteLLM config" in log
+
+
+def test_malformed_config_stops_the_container(launch: ContainerLaunch, tmp_path: Path) -> None:
+    code, log, ready = broken_start(launch, tmp_path, **{proxy_config.CONFIG_ENV: "model_list: [\n  - oops: {"})
+    assert (code, ready) == (proxy_config.CONFIG_INVALID_EXIT_CODE, False)
+    assert "not valid YAML" in log
+
+
+def test_config_without_models_stops_the_container(launch: ContainerLaunch, tmp_path: Path) -> None:
+    code, log, ready = broken_start(launch, tmp_path, **{proxy_config.CONFIG_ENV: "model_list: []\n"})
+    assert (code, ready) == (proxy_config.CONFIG_INVALID_EXIT_CODE, False)
+    assert "lists no models" in log
+
+
+def test_unset_endpoint_variable_stops_the_container(launch: ContainerLaunch, tmp_path: Path) -> None:
+    # LiteLLM would silently turn an unset os.environ/ reference into None (api.openai.com).
+    code, log, ready = broken_start(launch, tmp_path, **{proxy_config.API_BASE_ENV: None})
+    assert (code, ready) == (proxy_config.CONFIG_INVALID_EXIT_CODE, False)
+    assert f"unset environment variables: {proxy_config.API_BASE_ENV}" in log
+
+
+def test_missing_master_key_secret_stops_the_container(launch: ContainerLaunch, tmp_path: Path) -> None:
+    code, log, ready = broken_start(launch, tmp_path, **{proxy_config.MASTER_KEY_SECRET_ENV: None})
+    assert (code, ready) == (proxy_config.CONFIG_INVALID_EXIT_CODE, False)
+    assert proxy_config.MASTER_KEY_SECRET_ENV in log

@@ -2,7 +2,8 @@
 
 Long-form (`Fn::GetAtt`, `Ref` maps) because YAML tools that do not know CloudFormation's short
 tags (`!Ref`) must read the file too, moto's loader among them. Multi-line strings (the LiteLLM
-config, the start script) are block literals so a reviewer reads them as they run.
+config, the start script) are block literals so a reviewer reads them as they run; lists of plain
+values are flow sequences (`[a, b]`), which keeps enumerations such as `Rules` compact.
 """
 
 from __future__ import annotations
@@ -37,7 +38,13 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
 
+def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.SequenceNode:
+    scalars = all(isinstance(v, str | int | float | bool) and "\n" not in str(v) for v in value)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=bool(value) and scalars)
+
+
 _Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(list, _represent_list)
 
 
 def _sorted(value: Any) -> Any:

@@ -107,8 +107,12 @@ def test_tasks_accept_the_proxy_port_only_from_the_load_balancer(resources: dict
 
 
 def test_load_balancer_accepts_http_from_the_allowed_cidr_parameter(resources: dict[str, Any]) -> None:
-    (rule,) = ingress_rules(resources, "LoadBalancerSecurityGroup")
-    assert (rule["FromPort"], rule["CidrIp"]) == (80, ref("AllowedIngressCidr"))
+    rules = ingress_rules(resources, "LoadBalancerSecurityGroup")
+    assert {(r["FromPort"], json.dumps(r["CidrIp"])) for r in rules} <= {
+        (80, json.dumps(ref("AllowedIngressCidr"))),
+        (443, json.dumps(ref("AllowedIngressCidr"))),
+    }
+    assert any(r["FromPort"] == 80 for r in rules)
 
 
 def test_target_group_checks_readiness(resources: dict[str, Any]) -> None:
@@ -118,7 +122,8 @@ def test_target_group_checks_readiness(resources: dict[str, Any]) -> None:
 
 
 def proxy_container(resources: dict[str, Any]) -> dict[str, Any]:
-    (container,) = only(resources, "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    definitions = only(resources, "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
+    (container,) = [c for c in definitions if c["Name"] == "litellm"]
     return container
 
 

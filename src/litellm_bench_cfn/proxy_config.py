@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from .spec import BENCHMARK_API_BASE, BenchmarkSpec
+from .stack.redis import litellm_router_settings
 
 CONFIG_ENV = "LITELLM_CONFIG_YAML"
 MASTER_KEY_SECRET_ENV = "LITELLM_MASTER_KEY_SECRET"
@@ -48,11 +49,15 @@ def litellm_config(spec: BenchmarkSpec) -> dict[str, Any]:
         general["disable_spend_logs"] = True
     if litellm.disable_error_logs:
         general["disable_error_logs"] = True
-    return {
+    config: dict[str, Any] = {
         "model_list": model_list,
         "general_settings": general,
         "litellm_settings": {"set_verbose": False},
     }
+    router_settings = litellm_router_settings(spec)
+    if router_settings:
+        config["router_settings"] = router_settings
+    return config
 
 
 def litellm_config_yaml(spec: BenchmarkSpec) -> str:

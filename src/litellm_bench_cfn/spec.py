@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -155,6 +156,63 @@ class ObservabilitySpec(_Model):
     log_retention_days: int = 7
 
 
+class MigrationsSpec(_Model):
+    """How the LiteLLM DB schema is migrated on a deploy (see stack/compute.py for the design)."""
+
+    mode: Literal["init_container", "in_proxy"] = Field(
+        "init_container",
+        description="init_container: a non-essential `migrations` container runs `--skip_server_startup` "
+        "before the proxy starts, and the proxy runs with DISABLE_SCHEMA_UPDATE=true; in_proxy: every "
+        "proxy migrates at start (LiteLLM's default).",
+    )
+    expected_duration_s: Annotated[int, Field(ge=0, le=1800)] = Field(
+        120, description="Seconds a migration may take; added to the service's health-check grace period."
+    )
+
+
+class HttpsSpec(_Model):
+    certificate_arn: str = Field(
+        "", description="Default of the CertificateArn parameter; empty = HTTP only (port 80)."
+    )
+    ssl_policy: str = Field("ELBSecurityPolicy-TLS13-1-2-2021-06", description="ALB TLS policy of the HTTPS listener.")
+
+
+class AlarmsSpec(_Model):
+    """Seed 003's recommended alarms; thresholds here, the alarm table in stack/alarms.py."""
+
+    enabled: bool = True
+    email: str = Field("", description="Default of the AlarmEmail parameter; empty = no e-mail subscription.")
+    http_5xx_percent: Annotated[float, Field(gt=0, le=100)] = Field(
+        1.0, description="5xx responses as a percentage of requests."
+    )
+    p95_latency_ms: Annotated[int, Field(ge=1, le=600_000)] = 500
+    min_healthy_hosts: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        None, description="Alarm below this many healthy tasks; unset = 2 (seed 003), or scaling.min_tasks if lower."
+    )
+    db_cpu_percent: Annotated[float, Field(gt=0, le=100)] = 80.0
+    db_connections_fraction: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.9, description="Alarm when DB connections exceed this fraction of database.max_connections."
+    )
+    period_s: Literal[10, 30, 60, 300] = 60
+    evaluation_periods: Annotated[int, Field(ge=1, le=60)] = 5
+    datapoints_to_alarm: Annotated[int, Field(ge=1, le=60)] = 3
+
+    def db_connections_threshold(self, max_connections: int) -> int:
+        return int(max_connections * self.db_connections_fraction)
+
+
+class RedisSpec(_Model):
+    """Optional ElastiCache Redis for cross-instance rate limits and usage (never response caching)."""
+
+    enabled: bool = False
+    node_type: Annotated[str, Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")] = "cache.t4g.medium"
+    engine_version: str = "7.1"
+    replicas: Annotated[int, Field(ge=0, le=5)] = Field(
+        1, description="Read replicas besides the primary; 1+ enables automatic failover across AZs."
+    )
+    port: Port = 6379
+
+
 class LoadTestSpec(_Model):
     """The guide's Locust shape, recorded so reports and outputs quote what was run."""
 
@@ -175,6 +233,10 @@ class BenchmarkSpec(_Model):
     container_health_check: ContainerHealthCheckSpec = ContainerHealthCheckSpec()
     observability: ObservabilitySpec = ObservabilitySpec()
     load_test: LoadTestSpec = LoadTestSpec()
+    migrations: MigrationsSpec = MigrationsSpec()
+    https: HttpsSpec = HttpsSpec()
+    alarms: AlarmsSpec = AlarmsSpec()
+    redis: RedisSpec = RedisSpec()
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> BenchmarkSpec:
@@ -190,6 +252,13 @@ class BenchmarkSpec(_Model):
     @property
     def db_connection_budget(self) -> int:
         return self.database.max_connections - self.database.reserved_connections
+
+    @property
+    def min_healthy_hosts(self) -> int:
+        """Healthy-host alarm threshold: the spec's, else seed 003's 2 capped at scaling.min_tasks."""
+        if self.alarms.min_healthy_hosts is not None:
+            return self.alarms.min_healthy_hosts
+        return min(2, self.scaling.min_tasks)
 
     @property
     def pool_limit(self) -> int:
@@ -383,6 +452,51 @@ def _log_retention(spec: BenchmarkSpec) -> Iterable[Violation]:
         yield "observability.log_retention_days", f"{days} is not a CloudWatch Logs retention; try {closest}"
 
 
+ACM_CERTIFICATE_ARN = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+def _operations(spec: BenchmarkSpec) -> Iterable[Violation]:
+    arn = spec.https.certificate_arn
+    if arn and not re.match(ACM_CERTIFICATE_ARN, arn):
+        yield (
+            "https.certificate_arn",
+            f"{arn!r} is not an ACM certificate ARN; write arn:aws:acm:REGION:ACCOUNT:certificate/ID or leave it empty",
+        )
+    if not spec.https.ssl_policy.startswith("ELBSecurityPolicy-TLS13-"):
+        yield (
+            "https.ssl_policy",
+            f"{spec.https.ssl_policy} allows pre-TLS 1.2 clients; use an ELBSecurityPolicy-TLS13-* policy",
+        )
+    alarms = spec.alarms
+    if alarms.email and not re.match(EMAIL, alarms.email):
+        yield "alarms.email", f"{alarms.email!r} is not an e-mail address; fix it or leave it empty"
+    if alarms.datapoints_to_alarm > alarms.evaluation_periods:
+        yield (
+            "alarms.datapoints_to_alarm",
+            f"{alarms.datapoints_to_alarm} is above alarms.evaluation_periods ({alarms.evaluation_periods}); lower it",
+        )
+    hosts = alarms.min_healthy_hosts
+    if alarms.enabled and hosts is not None and hosts > spec.scaling.min_tasks:
+        yield (
+            "alarms.min_healthy_hosts",
+            f"{hosts} is above scaling.min_tasks ({spec.scaling.min_tasks}): the alarm would "
+            "fire whenever the service is scaled in; lower it or raise scaling.min_tasks",
+        )
+    pools = spec.pool_limit * spec.scaling.max_tasks * spec.litellm.workers
+    # Only for an otherwise valid DB: else the database rules already say what to fix.
+    fits = not any(True for rule in (_db_instance_class, _db_connection_budget) for _ in rule(spec))
+    if alarms.enabled and fits and alarms.db_connections_threshold(spec.database.max_connections) < pools:
+        yield (
+            "alarms.db_connections_fraction",
+            f"{alarms.db_connections_fraction:g} x max_connections ({spec.database.max_connections}) is below the "
+            f"{pools} connections the proxies' pools may open at scaling.max_tasks: the alarm would fire in "
+            "normal operation; raise it",
+        )
+    if spec.redis.enabled and spec.redis.replicas == 0 and spec.database.multi_az:
+        yield "redis.replicas", "a Multi-AZ database with a single-node Redis is not highly available; set 1 or more"
+
+
 SPEC_RULES: tuple[Callable[[BenchmarkSpec], Iterable[Violation]], ...] = (
     _fargate_pair,
     _task_counts,
@@ -393,6 +507,7 @@ SPEC_RULES: tuple[Callable[[BenchmarkSpec], Iterable[Violation]], ...] = (
     _health_checks,
     _models,
     _log_retention,
+    _operations,
 )
 
 

@@ -150,7 +150,7 @@ def container_launch(
     for secret in definition.get("Secrets", []):
         source = secret["ValueFrom"]
         logical_id = source.get("Ref") if isinstance(source, dict) else None
-        if logical_id not in secret_values:
+        if not isinstance(logical_id, str) or logical_id not in secret_values:
             raise TemplateResolutionError(f"no test value for secret {secret['Name']} (from {source})")
         environment[secret["Name"]] = secret_values[logical_id]
     argv = [*resolver.resolve(definition.get("EntryPoint", [])), *resolver.resolve(definition.get("Command", []))]

@@ -9,10 +9,13 @@ from .stack.compute import add_compute
 from .stack.database import add_database
 from .stack.iam import add_roles
 from .stack.load_balancer import add_load_balancer
+from .stack.monitoring import add_monitoring
 from .stack.network import add_network
 from .stack.observability import add_log_group
+from .stack.options import OPTION_PARAMETER_GROUPS, OPTION_PARAMETER_LABELS, add_options
 from .stack.outputs import add_outputs
 from .stack.parameters import PARAMETER_GROUPS, PARAMETER_LABELS, add_parameters
+from .stack.redis import add_redis
 from .stack.rules import add_rules
 from .stack.scaling import add_autoscaling
 from .stack.secrets import add_secrets
@@ -22,13 +25,15 @@ GUIDE_FAKE_ENDPOINT = "https://exampleopenaiendpoint-production.up.railway.app/"
 
 
 def _console_interface(template: Template) -> None:
+    groups = (*PARAMETER_GROUPS, *OPTION_PARAMETER_GROUPS)
+    labels = {**PARAMETER_LABELS, **OPTION_PARAMETER_LABELS}
     template.set_metadata(
         {
             "AWS::CloudFormation::Interface": {
                 "ParameterGroups": [
-                    {"Label": {"default": label}, "Parameters": list(names)} for label, names in PARAMETER_GROUPS
+                    {"Label": {"default": label}, "Parameters": list(names)} for label, names in groups
                 ],
-                "ParameterLabels": {name: {"default": text} for name, text in sorted(PARAMETER_LABELS.items())},
+                "ParameterLabels": {name: {"default": text} for name, text in sorted(labels.items())},
             }
         }
     )
@@ -39,15 +44,18 @@ def build_template(spec: BenchmarkSpec) -> Template:
     template.set_version("2010-09-09")
     _console_interface(template)
     params = add_parameters(template, spec, benchmark_api_base_default=GUIDE_FAKE_ENDPOINT)
+    options = add_options(template, spec)
     add_rules(template, params, spec.scaling.max_tasks)
     network = add_network(template, spec.network)
     groups = add_security_groups(template, network, params, spec.litellm.port)
     secrets = add_secrets(template)
     log_group = add_log_group(template, spec.observability)
-    roles = add_roles(template, secrets, log_group)
+    redis = add_redis(template, spec, network, groups)
+    roles = add_roles(template, secrets, log_group, extra_secrets=[redis.auth_token] if redis else [])
     database = add_database(template, spec.database, network, groups, secrets, params)
-    balancer = add_load_balancer(template, spec.load_balancer, network, groups, spec.litellm.port)
-    compute = add_compute(template, spec, params, network, groups, balancer, database, secrets, roles, log_group)
+    balancer = add_load_balancer(template, spec.load_balancer, network, groups, spec.litellm.port, spec.https, options)
+    compute = add_compute(template, spec, params, network, groups, balancer, database, secrets, roles, log_group, redis)
     add_autoscaling(template, spec.scaling, compute, params)
+    add_monitoring(template, spec, options, balancer, database, compute)
     add_outputs(template, spec, balancer, compute, secrets, Ref(log_group))
     return template

@@ -87,7 +87,7 @@ def proxy_launch(
     resolver = Resolver(
         template=template,
         parameter_overrides={"BenchmarkApiBase": api_base, **(parameter_overrides or {})},
-        attributes={"Database.Endpoint.Address": "database.invalid"},
+        attributes={"Database.Endpoint.Address": "database.invalid", "Database.Endpoint.Port": "5432"},
     )
     return container_launch(resolver, PROXY_TASK_DEFINITION, PROXY_CONTAINER, test_secrets.by_logical_id())
 
@@ -98,7 +98,8 @@ class ProxyVariant:
 
     name: str = "shipped"
     extra_flags: tuple[str, ...] = ()
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str | None] = field(default_factory=dict)
+    """Environment changes; None removes the variable."""
     config_patch: Mapping[str, Any] = field(default_factory=dict)
     replace_config: bool = False
     """When true, `config_patch` is the whole config (e.g. LiteLLM defaults: models only)."""
@@ -120,7 +121,11 @@ def apply_variant(launch: ContainerLaunch, variant: ProxyVariant) -> ContainerLa
         config = yaml.safe_load(env[proxy_config.CONFIG_ENV])
         new = dict(variant.config_patch) if variant.replace_config else _merge(config, variant.config_patch)
         env[proxy_config.CONFIG_ENV] = yaml.safe_dump(new, sort_keys=False)
-    env.update(variant.env)
+    for name, value in variant.env.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     argv = list(launch.argv)
     if variant.extra_flags:
         # The start script ends with `exec docker/prod_entrypoint.sh ...`; flags go at its end.
@@ -148,7 +153,7 @@ def fake_endpoint_process(workdir: Path, port: int, extra_args: tuple[str, ...] 
 
 def proxy_process(launch: ContainerLaunch, workdir: Path, port: int, workers: int) -> ManagedProcess:
     """Run `launch` as the container would: its argv, its environment, cwd holding docker/."""
-    root = workdir / "container"
+    root = (workdir / "container").resolve()
     (root / "docker").mkdir(parents=True, exist_ok=True)
     shim = root / "docker" / "prod_entrypoint.sh"
     shim.write_text(ENTRYPOINT_SHIM.format(litellm=find_litellm_cli()))

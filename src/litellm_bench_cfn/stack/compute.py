@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Ref, Region, Template, ecs, logs
+from troposphere import GetAtt, Join, Ref, Region, Template, ecs, logs
 
 from .. import proxy_config
 from ..spec import BenchmarkSpec
@@ -13,10 +13,12 @@ from .iam import Roles
 from .load_balancer import LoadBalancer
 from .network import Network
 from .parameters import Parameters
+from .redis import Redis
 from .secrets import Secrets
 from .security_groups import SecurityGroups
 
 PROXY_CONTAINER = "litellm"
+MIGRATIONS_CONTAINER = "migrations"
 
 
 @dataclass(frozen=True)
@@ -34,16 +36,87 @@ def _health_check_command(spec: BenchmarkSpec) -> list[str]:
     return ["CMD-SHELL", f'python3 -c "{probe}" || exit 1']
 
 
+def database_host(database: Database) -> Join:
+    """host:port: LiteLLM reads no DATABASE_PORT; the port belongs in DATABASE_HOST."""
+    return Join(":", [GetAtt(database.instance, "Endpoint.Address"), GetAtt(database.instance, "Endpoint.Port")])
+
+
+def _log_configuration(log_group: logs.LogGroup, prefix: str) -> ecs.LogConfiguration:
+    return ecs.LogConfiguration(
+        LogDriver="awslogs",
+        Options={
+            "awslogs-group": Ref(log_group),
+            "awslogs-region": Region,
+            "awslogs-stream-prefix": prefix,
+            "mode": "non-blocking",
+            "max-buffer-size": "25m",
+        },
+    )
+
+
+def migrations_container(
+    spec: BenchmarkSpec, secrets: Secrets, database: Database, log_group: logs.LogGroup
+) -> ecs.ContainerDefinition:
+    """`litellm --skip_server_startup`: runs LiteLLM's prisma migrations, then exits 0.
+
+    Design (issue #8): an init container in the proxy's own task, not a one-off task run by a custom
+    resource. It needs no Lambda, no extra IAM and no second task definition, and it runs on every
+    deploy because every new task revision starts with it. It runs once per TASK, not once per
+    deploy: when 4 tasks start together, 4 migrations start together. That is safe because LiteLLM's
+    migrate step (`prisma migrate deploy`) takes a PostgreSQL advisory lock, so the runs queue and
+    every run after the first finds nothing to apply. What the design buys is that a proxy never
+    migrates while it serves: the proxy starts only after its migrations container exited 0
+    (DependsOn SUCCESS) and itself runs with DISABLE_SCHEMA_UPDATE=true. A failed migration exits
+    non-zero, the proxy never starts, the task stops and the deployment circuit breaker rolls back.
+    No StartTimeout: a first migration of an empty database may take minutes, and a timeout would
+    turn a slow migration into a rollback.
+    """
+    environment = {
+        "DATABASE_HOST": database_host(database),
+        "DATABASE_NAME": spec.database.database_name,
+        "DATABASE_USERNAME": spec.database.master_username,
+        "LITELLM_LOG": spec.litellm.log_level,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    }
+    return ecs.ContainerDefinition(
+        Name=MIGRATIONS_CONTAINER,
+        Image=spec.litellm.image,
+        Essential=False,
+        Command=["--skip_server_startup"],  # the image's entrypoint stays: docker/prod_entrypoint.sh
+        Environment=[ecs.Environment(Name=k, Value=v) for k, v in sorted(environment.items())],
+        Secrets=[ecs.Secret(Name="DATABASE_PASSWORD", ValueFrom=Ref(secrets.db_password))],
+        LogConfiguration=_log_configuration(log_group, MIGRATIONS_CONTAINER),
+    )
+
+
 def proxy_container(
-    spec: BenchmarkSpec, params: Parameters, secrets: Secrets, database: Database, log_group: logs.LogGroup
+    spec: BenchmarkSpec,
+    params: Parameters,
+    secrets: Secrets,
+    database: Database,
+    log_group: logs.LogGroup,
+    redis: Redis | None = None,
 ) -> ecs.ContainerDefinition:
     plain = proxy_config.container_environment(spec)
+    if spec.migrations.mode == "init_container":
+        plain["DISABLE_SCHEMA_UPDATE"] = "true"
     environment = [ecs.Environment(Name=k, Value=v) for k, v in sorted(plain.items())]
     environment += [
         ecs.Environment(Name="NUM_WORKERS", Value=Ref(params.workers)),
-        ecs.Environment(Name="DATABASE_HOST", Value=GetAtt(database.instance, "Endpoint.Address")),
+        ecs.Environment(Name="DATABASE_HOST", Value=database_host(database)),
         ecs.Environment(Name=proxy_config.API_BASE_ENV, Value=Ref(params.benchmark_api_base)),
     ]
+    injected = [
+        ecs.Secret(Name="DATABASE_PASSWORD", ValueFrom=Ref(secrets.db_password)),
+        ecs.Secret(Name="LITELLM_SALT_KEY", ValueFrom=Ref(secrets.salt_key)),
+        ecs.Secret(Name=proxy_config.MASTER_KEY_SECRET_ENV, ValueFrom=Ref(secrets.master_key)),
+    ]
+    if redis is not None:
+        environment += redis.environment()
+        injected += redis.secrets()
+    depends = []
+    if spec.migrations.mode == "init_container":
+        depends = [ecs.ContainerDependency(ContainerName=MIGRATIONS_CONTAINER, Condition="SUCCESS")]
     chc = spec.container_health_check
     return ecs.ContainerDefinition(
         Name=PROXY_CONTAINER,
@@ -53,11 +126,8 @@ def proxy_container(
         Command=[proxy_config.start_script(spec)],
         PortMappings=[ecs.PortMapping(ContainerPort=spec.litellm.port, Protocol="tcp")],
         Environment=sorted(environment, key=lambda e: e.Name),
-        Secrets=[
-            ecs.Secret(Name="DATABASE_PASSWORD", ValueFrom=Ref(secrets.db_password)),
-            ecs.Secret(Name="LITELLM_SALT_KEY", ValueFrom=Ref(secrets.salt_key)),
-            ecs.Secret(Name=proxy_config.MASTER_KEY_SECRET_ENV, ValueFrom=Ref(secrets.master_key)),
-        ],
+        Secrets=injected,
+        **({"DependsOn": depends} if depends else {}),
         HealthCheck=ecs.HealthCheck(
             Command=_health_check_command(spec),
             Interval=chc.interval_s,
@@ -67,16 +137,7 @@ def proxy_container(
         ),
         Ulimits=[ecs.Ulimit(Name="nofile", SoftLimit=65536, HardLimit=65536)],
         StopTimeout=30,
-        LogConfiguration=ecs.LogConfiguration(
-            LogDriver="awslogs",
-            Options={
-                "awslogs-group": Ref(log_group),
-                "awslogs-region": Region,
-                "awslogs-stream-prefix": "litellm",
-                "mode": "non-blocking",
-                "max-buffer-size": "25m",
-            },
-        ),
+        LogConfiguration=_log_configuration(log_group, "litellm"),
     )
 
 
@@ -91,7 +152,11 @@ def add_compute(
     secrets: Secrets,
     roles: Roles,
     log_group: logs.LogGroup,
+    redis: Redis | None = None,
 ) -> Compute:
+    containers = [proxy_container(spec, params, secrets, database, log_group, redis)]
+    if spec.migrations.mode == "init_container":
+        containers.insert(0, migrations_container(spec, secrets, database, log_group))
     cluster = template.add_resource(
         ecs.Cluster("Cluster", ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")])
     )
@@ -105,7 +170,7 @@ def add_compute(
             RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture="X86_64", OperatingSystemFamily="LINUX"),
             ExecutionRoleArn=GetAtt(roles.execution, "Arn"),
             TaskRoleArn=GetAtt(roles.task, "Arn"),
-            ContainerDefinitions=[proxy_container(spec, params, secrets, database, log_group)],
+            ContainerDefinitions=containers,
         )
     )
     service = template.add_resource(
@@ -118,7 +183,9 @@ def add_compute(
             LaunchType="FARGATE",
             PlatformVersion="LATEST",
             PropagateTags="SERVICE",
-            HealthCheckGracePeriodSeconds=spec.container_health_check.start_period_s,
+            # A real start: migrations (init container or in the proxy), then workers booting.
+            HealthCheckGracePeriodSeconds=spec.container_health_check.start_period_s
+            + spec.migrations.expected_duration_s,
             DeploymentConfiguration=ecs.DeploymentConfiguration(
                 MinimumHealthyPercent=100,
                 MaximumPercent=200,

@@ -9,6 +9,7 @@ from troposphere import FindInMap, If, NoValue, Ref, Sub, Template, rds
 from .. import catalog
 from ..spec import DatabaseSpec
 from ..versions import POSTGRES_PARAMETER_FAMILY
+from . import checkov
 from .network import Network
 from .parameters import Parameters
 from .secrets import Secrets
@@ -101,6 +102,7 @@ def add_database(
             DBParameterGroupName=Ref(parameter_group),
             VPCSecurityGroups=[Ref(groups.database)],
             PubliclyAccessible=False,
+            EnableIAMDatabaseAuthentication=True,
             MultiAZ=spec.multi_az,
             BackupRetentionPeriod=spec.backup_retention_days,
             CopyTagsToSnapshot=True,
@@ -108,6 +110,7 @@ def add_database(
             AutoMinorVersionUpgrade=True,
             EnablePerformanceInsights=If("PerformanceInsightsSupported", True, False),
             PerformanceInsightsRetentionPeriod=If("PerformanceInsightsSupported", 7, NoValue),
+            Metadata=checkov.skip("CKV_AWS_118", *([] if spec.multi_az else ["CKV_AWS_157"])),
             DeletionPolicy="Snapshot",
             UpdateReplacePolicy="Snapshot",
         )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from awacs import logs as awacs_logs
 from awacs import secretsmanager as awacs_secrets
 from awacs.aws import Allow, PolicyDocument, Principal, Statement
 from awacs.sts import AssumeRole
-from troposphere import GetAtt, Ref, Template, iam, logs
+from troposphere import GetAtt, Ref, Template, iam, logs, secretsmanager
 
 from .secrets import Secrets
 
@@ -28,9 +29,14 @@ def _ecs_tasks_trust() -> PolicyDocument:
     )
 
 
-def add_roles(template: Template, secrets: Secrets, log_group: logs.LogGroup) -> Roles:
+def add_roles(
+    template: Template,
+    secrets: Secrets,
+    log_group: logs.LogGroup,
+    extra_secrets: Sequence[secretsmanager.Secret] = (),
+) -> Roles:
     # The image is public (ghcr.io), so the execution role needs no ECR access: only the log
-    # stream of this stack's log group and the three secrets it injects.
+    # stream of this stack's log group and the secrets it injects (three, plus Redis's if enabled).
     execution = template.add_resource(
         iam.Role(
             "TaskExecutionRole",
@@ -49,7 +55,10 @@ def add_roles(template: Template, secrets: Secrets, log_group: logs.LogGroup) ->
                             Statement(
                                 Effect=Allow,
                                 Action=[awacs_secrets.GetSecretValue],
-                                Resource=[Ref(secrets.db_password), Ref(secrets.master_key), Ref(secrets.salt_key)],
+                                Resource=[
+                                    Ref(s)
+                                    for s in (secrets.db_password, secrets.master_key, secrets.salt_key, *extra_secrets)
+                                ],
                             ),
                         ],
                     ),

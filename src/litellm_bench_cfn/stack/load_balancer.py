@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import Ref, Template
+from troposphere import If, Ref, Template
 from troposphere import elasticloadbalancingv2 as elbv2
 
-from ..spec import LoadBalancerSpec
+from ..spec import HttpsSpec, LoadBalancerSpec
+from . import checkov
 from .network import Network
+from .options import HAS_CERTIFICATE, Options
 from .security_groups import SecurityGroups
 
 
@@ -17,10 +19,17 @@ class LoadBalancer:
     load_balancer: elbv2.LoadBalancer
     target_group: elbv2.TargetGroup
     listener: elbv2.Listener
+    https_listener: elbv2.Listener
 
 
 def add_load_balancer(
-    template: Template, spec: LoadBalancerSpec, network: Network, groups: SecurityGroups, proxy_port: int
+    template: Template,
+    spec: LoadBalancerSpec,
+    network: Network,
+    groups: SecurityGroups,
+    proxy_port: int,
+    https: HttpsSpec,
+    options: Options,
 ) -> LoadBalancer:
     attributes = {
         "idle_timeout.timeout_seconds": str(spec.idle_timeout_s),
@@ -30,6 +39,7 @@ def add_load_balancer(
         elbv2.LoadBalancer(
             "LoadBalancer",
             Type="application",
+            Metadata=checkov.skip("CKV_AWS_91"),
             Scheme="internet-facing",
             Subnets=[Ref(s) for s in network.public_subnets],
             SecurityGroups=[Ref(groups.load_balancer)],
@@ -60,13 +70,32 @@ def add_load_balancer(
             ],
         )
     )
+    forward = elbv2.Action(Type="forward", TargetGroupArn=Ref(target_group))
+    redirect = elbv2.Action(
+        Type="redirect",
+        RedirectConfig=elbv2.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"),
+    )
+    # With a certificate, port 80 only redirects: no request or key travels in clear text.
     listener = template.add_resource(
         elbv2.Listener(
             "HttpListener",
+            Metadata=checkov.skip("CKV_AWS_2", "CKV_AWS_103"),
             LoadBalancerArn=Ref(alb),
             Port=80,
             Protocol="HTTP",
-            DefaultActions=[elbv2.Action(Type="forward", TargetGroupArn=Ref(target_group))],
+            DefaultActions=[If(HAS_CERTIFICATE, redirect, forward)],
         )
     )
-    return LoadBalancer(load_balancer=alb, target_group=target_group, listener=listener)
+    https_listener = template.add_resource(
+        elbv2.Listener(
+            "HttpsListener",
+            Condition=HAS_CERTIFICATE,
+            LoadBalancerArn=Ref(alb),
+            Port=443,
+            Protocol="HTTPS",
+            SslPolicy=https.ssl_policy,
+            Certificates=[elbv2.Certificate(CertificateArn=Ref(options.certificate_arn))],
+            DefaultActions=[forward],
+        )
+    )
+    return LoadBalancer(load_balancer=alb, target_group=target_group, listener=listener, https_listener=https_listener)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from troposphere import Sub, Template, logs
 
 from ..spec import ObservabilitySpec
+from . import checkov
 
 
 def add_log_group(template: Template, spec: ObservabilitySpec) -> logs.LogGroup:
@@ -14,6 +15,7 @@ def add_log_group(template: Template, spec: ObservabilitySpec) -> logs.LogGroup:
             "ProxyLogGroup",
             LogGroupName=Sub("/ecs/${AWS::StackName}-litellm"),
             RetentionInDays=spec.log_retention_days,
+            Metadata=checkov.skip("CKV_AWS_158"),
             DeletionPolicy="Delete",
             UpdateReplacePolicy="Delete",
         )

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from troposphere import Sub, Template, secretsmanager
 
+from . import checkov
+
 RDS_FORBIDDEN_PASSWORD_CHARACTERS = '/@" \\'
 """RDS refuses these in a master password; every other printable character stays possible, which
 is why the proxy receives the password on its own (DATABASE_PASSWORD) and not inside a URL."""
@@ -25,6 +27,9 @@ def _secret(template: Template, title: str, name: str, description: str, **gener
             Name=Sub(f"${{AWS::StackName}}/{name}"),
             Description=description,
             GenerateSecretString=secretsmanager.GenerateSecretString(**generate),
+            Metadata=checkov.skip("CKV_AWS_149"),
+            # Delete: generated values that guard only this stack's resources, which go with it
+            # (the DB's final snapshot keeps its data; its password can be reset on restore).
             DeletionPolicy="Delete",
             UpdateReplacePolicy="Delete",
         )

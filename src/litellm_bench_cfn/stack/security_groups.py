@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from troposphere import GetAtt, Ref, Template, ec2
 
+from . import checkov
 from .network import Network
+from .options import HAS_CERTIFICATE
 from .parameters import Parameters
 
 POSTGRES_PORT = 5432
@@ -47,6 +49,19 @@ def add_security_groups(template: Template, network: Network, params: Parameters
             ToPort=80,
             CidrIp=Ref(params.allowed_ingress_cidr),
             Description="HTTP from the allowed CIDR",
+            Metadata=checkov.skip("CKV_AWS_260"),
+        )
+    )
+    template.add_resource(
+        ec2.SecurityGroupIngress(
+            "LoadBalancerHttpsIngress",
+            Condition=HAS_CERTIFICATE,
+            GroupId=GetAtt(alb, "GroupId"),
+            IpProtocol="tcp",
+            FromPort=443,
+            ToPort=443,
+            CidrIp=Ref(params.allowed_ingress_cidr),
+            Description="HTTPS from the allowed CIDR",
         )
     )
     template.add_resource(

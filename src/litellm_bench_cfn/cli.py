@@ -6,8 +6,8 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from .profiles import Profile, load_profiles
 from .render import TEMPLATE_BODY_LIMIT, to_yaml
@@ -79,7 +79,7 @@ def _command_modules() -> list[Callable[[Any], None]]:
     return registers
 
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("cli_bench", "cli_reports")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import resource
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..processes import ManagedProcess, cpu_seconds
+from ..processes import ManagedProcess
 
 LOCUSTFILE = Path(__file__).resolve().parents[3] / "loadtest" / "locustfile.py"
 
@@ -130,6 +131,9 @@ def run_locust(
     locust = ManagedProcess(f"locust ({name})", argv, env=env, log_path=workdir / f"{name}_locust.log")
     started = time.monotonic()
     deadline = started + shape.duration_s + 60
+    # Locust is our direct child: once reaped, its CPU (and its own reaped children's) shows up
+    # in RUSAGE_CHILDREN, exactly, with no sampling.
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     locust.start()
     last_report = started
     try:
@@ -147,9 +151,12 @@ def run_locust(
                         f"{point.rps:7.1f} req/s  p50 {point.p50 or 0:.0f} ms  p95 {point.p95 or 0:.0f} ms  "
                         f"failures/s {point.failures_per_s:.1f}"
                     )
-        locust_cpu = cpu_seconds(locust.pid)
     finally:
         exit_code = locust.stop()
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    locust_cpu = (children_after.ru_utime - children_before.ru_utime) + (
+        children_after.ru_stime - children_before.ru_stime
+    )
     wall = time.monotonic() - started
     stats_csv = Path(f"{prefix}_stats.csv")
     if not stats_csv.exists():

@@ -1,0 +1,52 @@
+"""Named proxy configurations `bench compare` runs against each other.
+
+Each starts from the container the template ships and changes only what the name says, so a
+comparison isolates one setting. `shipped` is the template unchanged.
+"""
+
+from __future__ import annotations
+
+from .local_stack import ProxyVariant
+
+VARIANTS: dict[str, ProxyVariant] = {
+    variant.name: variant
+    for variant in (
+        ProxyVariant(name="shipped"),
+        # Seed 001/003's stack runs the proxy with --detailed_debug.
+        ProxyVariant(name="seeds-detailed-debug", extra_flags=("--detailed_debug",)),
+        # AWS's guidance stack sets LITELLM_LOG=DEBUG.
+        ProxyVariant(name="aws-guidance-debug-log", env={"LITELLM_LOG": "DEBUG"}),
+        # LiteLLM out of the box: no production env, config with the models and the key only.
+        ProxyVariant(
+            name="litellm-defaults",
+            env={"LITELLM_LOG": None, "LITELLM_MODE": None},
+            config_patch={
+                "model_list": [
+                    {
+                        "model_name": "fake-openai-endpoint",
+                        "litellm_params": {
+                            "model": "openai/any",
+                            "api_key": "test",
+                            "api_base": "os.environ/BENCHMARK_API_BASE",
+                        },
+                    }
+                ],
+                "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
+            },
+            replace_config=True,
+        ),
+        ProxyVariant(name="max-requests-before-restart-10000", extra_flags=("--max_requests_before_restart", "10000")),
+        ProxyVariant(name="keepalive-75", extra_flags=("--keepalive_timeout", "75")),
+        ProxyVariant(name="granian", extra_flags=("--run_granian",)),
+        ProxyVariant(name="gunicorn", extra_flags=("--run_gunicorn",)),
+        ProxyVariant(name="no-aiohttp-transport", env={"DISABLE_AIOHTTP_TRANSPORT": "True"}),
+        ProxyVariant(name="json-logs", config_patch={"litellm_settings": {"json_logs": True}}),
+    )
+}
+
+
+def variant_named(name: str) -> ProxyVariant:
+    try:
+        return VARIANTS[name]
+    except KeyError:
+        raise ValueError(f"unknown proxy variant {name!r}; choose one of {', '.join(VARIANTS)}") from None

@@ -1,0 +1,1 @@
+"""Dated on-demand price tables the cost estimate reads (`prices.json`); see docs/cost.md."""

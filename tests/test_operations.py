@@ -60,9 +60,8 @@ def test_migrations_container_runs_migrations_only_and_is_not_essential(resource
 
 def test_migrations_container_reaches_the_database_with_the_injected_password(resources: dict[str, Any]) -> None:
     migrations = containers(resources)["migrations"]
-    assert env(migrations)["DATABASE_HOST"] == {
-        "Fn::Join": [":", [{"Fn::GetAtt": ["Database", "Endpoint.Address"]}, {"Fn::GetAtt": ["Database", "Endpoint.Port"]}]]
-    }
+    address, port = {"Fn::GetAtt": ["Database", "Endpoint.Address"]}, {"Fn::GetAtt": ["Database", "Endpoint.Port"]}
+    assert env(migrations)["DATABASE_HOST"] == {"Fn::Join": [":", [address, port]]}
     assert env(migrations)["DATABASE_HOST"] == env(containers(resources)["litellm"])["DATABASE_HOST"]
     assert secret_names(migrations) == {"DATABASE_PASSWORD"}
 

@@ -79,7 +79,7 @@ def _command_modules() -> list[Callable[[Any], None]]:
     return registers
 
 
-COMMAND_MODULES: tuple[str, ...] = ("cli_bench", "cli_reports")
+COMMAND_MODULES: tuple[str, ...] = ("cli_bench", "cli_aws", "cli_reports")
 
 
 def build_parser() -> argparse.ArgumentParser:

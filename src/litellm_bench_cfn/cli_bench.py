@@ -65,9 +65,14 @@ def cmd_bench_local(args: argparse.Namespace) -> int:
     print()
     print(table(report))
     print(f"\nresults: {json_path}\nreport:  {html_path}")
-    unexplained = report.proxy.load.failures
-    if unexplained and options.scenario == "guide":
-        print(f"{unexplained} request(s) failed; samples in {options.workdir}/proxy_errors.txt", file=sys.stderr)
+    if options.scenario != "guide":
+        return 0
+    failures = report.proxy.load.failures
+    if failures:
+        print(f"{failures} request(s) failed; samples in {options.workdir}/proxy_errors.txt", file=sys.stderr)
+        return 1
+    if not report.accounting.get("balanced", False):
+        print("requests do not add up (see the accounting line): some were lost", file=sys.stderr)
         return 1
     return 0
 

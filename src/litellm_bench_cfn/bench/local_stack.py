@@ -37,6 +37,7 @@ ENTRYPOINT_SHIM = """#!/bin/sh
 exec "{litellm}" "$@"
 """
 PROXY_BOOT_TIMEOUT_S = 180
+LOCAL_ENDPOINT_SWITCH = "InVpcFakeEndpoint"
 
 
 def load_template(path: Path) -> dict[str, Any]:
@@ -84,9 +85,13 @@ def proxy_launch(
     parameter_overrides: Mapping[str, str] | None = None,
 ) -> ContainerLaunch:
     """The proxy container exactly as ECS would receive it (secrets replaced by test values)."""
+    overrides = {"BenchmarkApiBase": api_base}
+    if LOCAL_ENDPOINT_SWITCH in template.get("Parameters", {}):
+        # The in-VPC endpoint's DNS name exists only inside the stack's VPC.
+        overrides[LOCAL_ENDPOINT_SWITCH] = "false"
     resolver = Resolver(
         template=template,
-        parameter_overrides={"BenchmarkApiBase": api_base, **(parameter_overrides or {})},
+        parameter_overrides={**overrides, **(parameter_overrides or {})},
         attributes={"Database.Endpoint.Address": "database.invalid", "Database.Endpoint.Port": "5432"},
     )
     return container_launch(resolver, PROXY_TASK_DEFINITION, PROXY_CONTAINER, test_secrets.by_logical_id())

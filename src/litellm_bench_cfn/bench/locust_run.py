@@ -15,6 +15,8 @@ from typing import Any
 
 from ..processes import ManagedProcess
 
+STOP_TIMEOUT_S = 30
+"""Users finish their request in flight when the run time ends, so every request sent is counted."""
 LOCUSTFILE = Path(__file__).resolve().parents[3] / "loadtest" / "locustfile.py"
 
 
@@ -126,11 +128,11 @@ def run_locust(
         sys.executable, "-m", "locust", "-f", str(locustfile_path()), "--headless",
         "-u", str(shape.users), "-r", str(shape.spawn_rate), "-t", f"{shape.duration_s}s",
         "-H", host, "--csv", str(prefix), "--csv-full-history", "--only-summary",
-        "--stop-timeout", "10", "--loglevel", "WARNING",
+        "--stop-timeout", str(STOP_TIMEOUT_S), "--loglevel", "WARNING",
     ]  # fmt: skip
     locust = ManagedProcess(f"locust ({name})", argv, env=env, log_path=workdir / f"{name}_locust.log")
     started = time.monotonic()
-    deadline = started + shape.duration_s + 60
+    deadline = started + shape.duration_s + STOP_TIMEOUT_S + 60
     # Locust is our direct child: once reaped, its CPU (and its own reaped children's) shows up
     # in RUSAGE_CHILDREN, exactly, with no sampling.
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -139,7 +141,7 @@ def run_locust(
     try:
         while locust.poll() is None:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"locust ({name}) did not stop within {shape.duration_s + 60}s")
+                raise TimeoutError(f"locust ({name}) did not stop within {deadline - started:.0f}s")
             time.sleep(0.5)
             if progress and time.monotonic() - last_report >= 5:
                 last_report = time.monotonic()

@@ -70,6 +70,13 @@ def table(report: BenchReport) -> str:
             f"{rl['quota_rpm_total']} RPM (per deployment upstream: {rl['upstream_successes_per_deployment']}, "
             f"upstream 429s: {rl['upstream_429']})"
         )
+    acc = report.accounting
+    if acc:
+        verdict = "every request accounted for" if acc["balanced"] else "MISMATCH"
+        out.append(
+            f"accounting: {acc['sent']} sent = {acc['succeeded']} succeeded + {acc['failed']} failed; "
+            f"upstream answered {acc['upstream_200']} x 200 ({verdict})"
+        )
     if report.flags:
         out.extend(f"flag: {flag}" for flag in report.flags)
     else:

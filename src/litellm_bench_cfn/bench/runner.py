@@ -60,6 +60,7 @@ class BenchReport:
     measured_overhead_ms: dict[str, float | None]
     rate_limit: dict[str, Any] | None
     published: dict[str, Any]
+    accounting: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True, default=str)
@@ -136,6 +137,23 @@ def rate_limited_models(fake_url: str) -> list[dict[str, Any]]:
     ]
 
 
+def accounting(phase: PhaseResult) -> dict[str, Any]:
+    """Every request accounted for: what Locust recorded against what reached the fake endpoint.
+
+    Through the proxy each successful request is one upstream call (LiteLLM retries failed ones),
+    so in the guide scenario upstream 200s must equal Locust's successes."""
+    successes = phase.load.requests - phase.load.failures
+    upstream_ok = int(phase.upstream.get("status", {}).get("200", 0))
+    return {
+        "sent": phase.load.requests,
+        "succeeded": successes,
+        "failed": phase.load.failures,
+        "upstream_200": upstream_ok,
+        "upstream_total": int(phase.upstream.get("requests", 0)),
+        "balanced": successes == upstream_ok,
+    }
+
+
 def rate_limit_summary(phase: PhaseResult, options: BenchOptions) -> dict[str, Any]:
     """Successes per minute against the sum of the deployments' quotas (the guide expects ~the sum)."""
     minutes = options.duration_s / 60
@@ -208,6 +226,7 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> Benc
         flags=saturation_flags(proxy, options.workers),
         measured_overhead_ms=overhead,
         rate_limit=rate_limit_summary(proxy, options) if rate_limited else None,
+        accounting=accounting(proxy),
         published={
             **asdict(FOUR_INSTANCES),
             "rps_per_worker": round(PUBLISHED_RPS_PER_WORKER, 1),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,3 +30,16 @@ def benchmark_template() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def resources(benchmark_template: dict[str, Any]) -> dict[str, Any]:
     return benchmark_template["Resources"]
+
+
+def require_modules(*names: str) -> None:
+    """Skip the calling test module when a tool is not installed, but fail in CI, where
+    scripts/bootstrap.sh installs everything. Never imports them: importing locust here would
+    monkey-patch this process with gevent."""
+    missing = [name for name in names if importlib.util.find_spec(name) is None]
+    if not missing:
+        return
+    message = f"not installed: {', '.join(missing)} (run scripts/bootstrap.sh)"
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message, allow_module_level=True)

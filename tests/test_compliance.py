@@ -61,7 +61,14 @@ def test_model_param_other_than_openai_any_differs() -> None:
 
 
 def test_api_base_reports_the_stack_parameter_default() -> None:
+    # Default InVpcFakeEndpoint=true: the harness stack's fake endpoint inside the VPC (issue #7).
     row = _rows(BenchmarkSpec())["Model configuration/API base"]
+    assert "os.environ/BENCHMARK_API_BASE (default http://fake-openai.bench.internal:8080/)" in row.found
+    assert row.status == "MATCH"
+
+
+def test_api_base_without_the_harness_is_the_guides_public_endpoint() -> None:
+    row = _rows(parse_spec_text("harness: {enabled: false}"))["Model configuration/API base"]
     assert "os.environ/BENCHMARK_API_BASE (default https://exampleopenaiendpoint" in row.found
 
 

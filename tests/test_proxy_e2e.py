@@ -29,10 +29,10 @@ from litellm_bench_cfn.bench.local_stack import (
 from litellm_bench_cfn.processes import free_port
 from litellm_bench_cfn.task_runtime import ContainerLaunch
 
-from .conftest import BENCHMARK_TEMPLATE
+from .conftest import BENCHMARK_TEMPLATE, require_modules
 
 pytestmark = pytest.mark.e2e
-litellm = pytest.importorskip("litellm", reason="the e2e test needs litellm[proxy] (scripts/bootstrap.sh)")
+require_modules("litellm")
 
 
 @pytest.fixture(scope="module")

@@ -255,3 +255,19 @@ def test_cfn_lint_reports_nothing_on_every_committed_template() -> None:
     assert templates
     result = subprocess.run(["cfn-lint", *map(str, templates)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", sorted((REPO_ROOT / "templates").glob("*.yaml")), ids=lambda p: p.name)
+def test_no_template_ships_debug_logging(path: Any) -> None:
+    # --detailed_debug cuts throughput ~17x; LITELLM_LOG=DEBUG ~10x (docs/performance.md).
+    text = path.read_text()
+    assert "--detailed_debug" not in text and "--debug" not in text
+    assert not re.search(r"LITELLM_LOG\W+Value: (DEBUG|INFO)", text)
+    assert "set_verbose: true" not in text.lower()
+
+
+def test_committed_template_holds_no_secret_value(benchmark_template: dict[str, Any]) -> None:
+    text = BENCHMARK_TEMPLATE.read_text()
+    assert "sk-1234" not in text and "{{resolve:secretsmanager:" in text
+    for secret in of_type(benchmark_template["Resources"], "AWS::SecretsManager::Secret").values():
+        assert "SecretString" not in secret["Properties"]

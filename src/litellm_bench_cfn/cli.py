@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .harness_scripts import HarnessSources
+from .harness_template import build_harness_template
 from .profiles import Profile, load_profiles
 from .render import TEMPLATE_BODY_LIMIT, to_yaml
 from .spec import SpecError, load_spec, spec_to_json
@@ -39,30 +41,41 @@ def _selected_profiles(args: argparse.Namespace) -> list[Profile]:
     return load_profiles(Path(args.profiles_dir))
 
 
+def _documents(profile: Profile, harness_sources: HarnessSources | None) -> list[tuple[str, str]]:
+    """(template file name, YAML) for a profile: its stack and, when enabled, its benchmark harness."""
+    documents = [(profile.template_name, to_yaml(build_template(profile.spec)))]
+    if profile.harness_template_name and harness_sources is not None:
+        harness = build_harness_template(profile.spec, harness_sources)
+        documents.append((profile.harness_template_name, to_yaml(harness)))
+    return documents
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     out_dir = Path(args.out_dir)
-    drifted: list[str] = []
+    problems: list[str] = []
+    # The harness ships the fake endpoint and the locustfile as text: read once, here at the edge.
+    harness_sources = None if args.stdout else HarnessSources.from_repository()
     for profile in _selected_profiles(args):
-        text = to_yaml(build_template(profile.spec))
-        size = len(text.encode())
-        target = out_dir / profile.template_name
-        if size > TEMPLATE_BODY_LIMIT:
-            _err(f"{target}: {size} bytes exceeds the {TEMPLATE_BODY_LIMIT}-byte --template-body limit")
-            return EXIT_CHECK_FAILED
-        if args.check:
-            current = target.read_text(encoding="utf-8") if target.exists() else None
-            if current != text:
-                state = "missing" if current is None else "differs from a fresh render"
-                drifted.append(f"{target}: {state}; run `litellm-bench-cfn render` and commit it")
-            continue
-        if args.stdout:
-            sys.stdout.write(text)
-            continue
-        out_dir.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        print(f"wrote {target} ({size} bytes) from {profile.source or 'the embedded benchmark defaults'}")
-    if drifted:
-        for line in drifted:
+        for name, text in _documents(profile, harness_sources):
+            size = len(text.encode())
+            target = out_dir / name
+            if size > TEMPLATE_BODY_LIMIT:
+                problems.append(f"{target}: {size} bytes exceeds the {TEMPLATE_BODY_LIMIT}-byte --template-body limit")
+                continue
+            if args.check:
+                current = target.read_text(encoding="utf-8") if target.exists() else None
+                if current != text:
+                    state = "missing" if current is None else "differs from a fresh render"
+                    problems.append(f"{target}: {state}; run `litellm-bench-cfn render` and commit it")
+                continue
+            if args.stdout:
+                sys.stdout.write(text)
+                continue
+            out_dir.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            print(f"wrote {target} ({size} bytes) from {profile.source or 'the embedded benchmark defaults'}")
+    if problems:
+        for line in problems:
             _err(line)
         return EXIT_CHECK_FAILED
     if args.check:
@@ -79,7 +92,7 @@ def _command_modules() -> list[Callable[[Any], None]]:
     return registers
 
 
-COMMAND_MODULES: tuple[str, ...] = ("cli_bench", "cli_aws", "cli_reports")
+COMMAND_MODULES: tuple[str, ...] = ("cli_bench", "cli_bench_aws", "cli_aws", "cli_reports")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,13 @@ class Profile:
             return "cloudformation-ecs.yaml"
         return f"cloudformation-ecs-{self.spec.name}.yaml"
 
+    @property
+    def harness_template_name(self) -> str | None:
+        """The in-VPC benchmark harness template (a second stack), when `harness.enabled`."""
+        if not self.spec.harness.enabled:
+            return None
+        return self.template_name.removesuffix(".yaml") + "-harness.yaml"
+
 
 def load_profiles(directory: Path) -> list[Profile]:
     """Every `*.yaml`/`*.yml`/`*.json` in `directory`, sorted by file name; the embedded

@@ -221,6 +221,38 @@ class LoadTestSpec(_Model):
     duration_s: Annotated[int, Field(ge=1, le=86_400)] = 300
 
 
+FAKE_ENDPOINT_RPS_PER_TASK = 5_000
+"""Conservative capacity of one fake-endpoint task (one asyncio process on 1 vCPU); measured
+~13,500 RPS per core on loopback. The process is single-threaded: more CPU per task adds nothing."""
+LOCUST_RPS_PER_WORKER = 1_000
+"""Conservative requests/s one Locust worker (FastHttpUser, one core) offers; measured ~1,300."""
+PROXY_RPS_PER_WORKER = 75
+"""Requests/s one LiteLLM worker serves at the guide's shape (measured 70-80)."""
+
+
+class HarnessSpec(_Model):
+    """The in-VPC benchmark harness: a second template (`*-harness.yaml`) holding the fake OpenAI
+    endpoint as an ECS service and Locust master/worker task definitions run on demand."""
+
+    enabled: bool = Field(
+        True, description="Render the harness template and the main stack's hooks for it (off: no harness)."
+    )
+    in_vpc_fake_endpoint: bool = Field(
+        True, description="Default of the main stack's InVpcFakeEndpoint parameter (api_base = the harness's)."
+    )
+    fake_endpoint_tasks: Annotated[int, Field(ge=1, le=20)] = 2
+    fake_endpoint_cpu: Literal[256, 512, 1024, 2048, 4096] = 1024
+    fake_endpoint_memory: Annotated[int, Field(ge=512, le=30720)] = 2048
+    locust_workers: Annotated[int, Field(ge=1, le=100)] = Field(
+        4, description="Default worker count of `bench aws` (one Locust process, ~1,000 RPS, per worker task)."
+    )
+    locust_cpu: Literal[256, 512, 1024, 2048, 4096] = 1024
+    locust_memory: Annotated[int, Field(ge=512, le=30720)] = 2048
+
+    def fake_endpoint_capacity_rps(self) -> int:
+        return self.fake_endpoint_tasks * FAKE_ENDPOINT_RPS_PER_TASK * min(self.fake_endpoint_cpu, 1024) // 1024
+
+
 class BenchmarkSpec(_Model):
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")] = "benchmark"
     description: str = "LiteLLM proxy on ECS Fargate, sized as LiteLLM's published 1K RPS benchmark"
@@ -237,6 +269,7 @@ class BenchmarkSpec(_Model):
     https: HttpsSpec = HttpsSpec()
     alarms: AlarmsSpec = AlarmsSpec()
     redis: RedisSpec = RedisSpec()
+    harness: HarnessSpec = HarnessSpec()
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> BenchmarkSpec:
@@ -497,6 +530,44 @@ def _operations(spec: BenchmarkSpec) -> Iterable[Violation]:
         yield "redis.replicas", "a Multi-AZ database with a single-node Redis is not highly available; set 1 or more"
 
 
+def _harness(spec: BenchmarkSpec) -> Iterable[Violation]:
+    h = spec.harness
+    if not h.enabled:
+        return
+    for name, cpu, memory in (
+        ("fake_endpoint", h.fake_endpoint_cpu, h.fake_endpoint_memory),
+        ("locust", h.locust_cpu, h.locust_memory),
+    ):
+        if memory not in catalog.FARGATE_MEMORY_BY_CPU[cpu]:
+            yield (
+                f"harness.{name}_memory",
+                f"{memory} MiB is not valid with {cpu} CPU units on Fargate; "
+                f"choose {catalog.describe_memory_choices(cpu)}",
+            )
+    ceiling = spec.scaling.max_tasks * spec.litellm.workers * PROXY_RPS_PER_WORKER
+    capacity = h.fake_endpoint_capacity_rps()
+    # Only for proxies the DB can hold: else the database rules already say what to fix first.
+    sized = not any(True for _ in _db_connection_budget(spec))
+    if sized and capacity < 2 * ceiling:
+        per_task = capacity // h.fake_endpoint_tasks
+        needed = -(-2 * ceiling // max(per_task, 1))
+        yield (
+            "harness.fake_endpoint_tasks",
+            f"{h.fake_endpoint_tasks} task(s) serve ~{capacity} RPS, less than twice the proxies' ceiling "
+            f"({spec.scaling.max_tasks} tasks x {spec.litellm.workers} workers x {PROXY_RPS_PER_WORKER} "
+            f"= {ceiling} RPS): "
+            f"the fake endpoint would be the bottleneck; use at least {needed} tasks of 1024 CPU units",
+        )
+    offered = spec.load_test.users / 0.75  # between(0.5, 1) waits 0.75 s on average
+    if h.locust_workers * LOCUST_RPS_PER_WORKER < offered:
+        yield (
+            "harness.locust_workers",
+            f"{h.locust_workers} worker(s) offer ~{h.locust_workers * LOCUST_RPS_PER_WORKER} RPS, below the "
+            f"~{offered:.0f} RPS that load_test.users ({spec.load_test.users}) ask for; use at least "
+            f"{-(-int(offered) // LOCUST_RPS_PER_WORKER)}",
+        )
+
+
 SPEC_RULES: tuple[Callable[[BenchmarkSpec], Iterable[Violation]], ...] = (
     _fargate_pair,
     _task_counts,
@@ -508,6 +579,7 @@ SPEC_RULES: tuple[Callable[[BenchmarkSpec], Iterable[Violation]], ...] = (
     _models,
     _log_retention,
     _operations,
+    _harness,
 )
 
 

@@ -32,7 +32,8 @@ class Resolver:
     """Evaluates intrinsic functions against parameter values and known resource attributes.
 
     `refs` maps a resource's logical ID to what `Ref` returns for it; `attributes` maps
-    "LogicalId.Attribute" to what `Fn::GetAtt` returns. Anything else is an error, so a test
+    "LogicalId.Attribute" to what `Fn::GetAtt` returns; `imports` maps an export name to what
+    `Fn::ImportValue` returns (another stack's output). Anything else is an error, so a test
     can never silently run with a value it did not choose.
     """
 
@@ -40,6 +41,7 @@ class Resolver:
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
     refs: Mapping[str, str] = field(default_factory=dict)
     attributes: Mapping[str, str] = field(default_factory=dict)
+    imports: Mapping[str, str] = field(default_factory=dict)
 
     def parameter(self, name: str) -> str:
         if name in self.parameter_overrides:
@@ -116,6 +118,14 @@ class Resolver:
         if key == "Fn::FindInMap":
             mapping, top, second = (self.resolve(v) for v in arg)
             return self.template["Mappings"][mapping][top][second]
+        if key == "Fn::ImportValue":
+            name = str(self.resolve(arg))
+            if name not in self.imports:
+                raise TemplateResolutionError(f"no value supplied for Fn::ImportValue {name!r}")
+            return self.imports[name]
+        if key == "Fn::Split":
+            separator, text = arg
+            return str(self.resolve(text)).split(separator)
         if key == "Fn::GetAZs":
             return ["us-east-1a", "us-east-1b"]
         return {key: self.resolve(arg)}
@@ -144,12 +154,15 @@ def find_container(template: Mapping[str, Any], task_definition: str, container:
 def container_launch(
     resolver: Resolver, task_definition: str, container: str, secret_values: Mapping[str, str]
 ) -> ContainerLaunch:
-    """Resolve one container; `secret_values` maps a secret's logical ID to the value ECS injects."""
+    """Resolve one container; `secret_values` maps a secret's logical ID (a `Ref`), or the ARN another
+    form resolves to (e.g. an `Fn::ImportValue`), to the value ECS injects."""
     definition = find_container(resolver.template, task_definition, container)
     environment = {e["Name"]: str(resolver.resolve(e["Value"])) for e in definition.get("Environment", [])}
     for secret in definition.get("Secrets", []):
         source = secret["ValueFrom"]
         logical_id = source.get("Ref") if isinstance(source, dict) else None
+        if logical_id is None:
+            logical_id = str(resolver.resolve(source))
         if not isinstance(logical_id, str) or logical_id not in secret_values:
             raise TemplateResolutionError(f"no test value for secret {secret['Name']} (from {source})")
         environment[secret["Name"]] = secret_values[logical_id]

@@ -7,6 +7,7 @@ from troposphere import Ref, Template
 from .spec import BenchmarkSpec
 from .stack.compute import add_compute
 from .stack.database import add_database
+from .stack.exports import add_exports
 from .stack.iam import add_roles
 from .stack.load_balancer import add_load_balancer
 from .stack.monitoring import add_monitoring
@@ -20,13 +21,14 @@ from .stack.rules import add_rules
 from .stack.scaling import add_autoscaling
 from .stack.secrets import add_secrets
 from .stack.security_groups import add_security_groups
+from .stack.service_discovery import HARNESS_PARAMETER_GROUPS, HARNESS_PARAMETER_LABELS, add_service_discovery
 
 GUIDE_FAKE_ENDPOINT = "https://exampleopenaiendpoint-production.up.railway.app/"
 
 
-def _console_interface(template: Template) -> None:
-    groups = (*PARAMETER_GROUPS, *OPTION_PARAMETER_GROUPS)
-    labels = {**PARAMETER_LABELS, **OPTION_PARAMETER_LABELS}
+def _console_interface(template: Template, harness: bool) -> None:
+    groups = (*PARAMETER_GROUPS, *OPTION_PARAMETER_GROUPS, *(HARNESS_PARAMETER_GROUPS if harness else ()))
+    labels = {**PARAMETER_LABELS, **OPTION_PARAMETER_LABELS, **(HARNESS_PARAMETER_LABELS if harness else {})}
     template.set_metadata(
         {
             "AWS::CloudFormation::Interface": {
@@ -42,20 +44,24 @@ def _console_interface(template: Template) -> None:
 def build_template(spec: BenchmarkSpec) -> Template:
     template = Template(Description=f"litellm-bench-cfn {spec.name}: {spec.description}")
     template.set_version("2010-09-09")
-    _console_interface(template)
+    _console_interface(template, spec.harness.enabled)
     params = add_parameters(template, spec, benchmark_api_base_default=GUIDE_FAKE_ENDPOINT)
     options = add_options(template, spec)
     add_rules(template, params, spec.scaling.max_tasks)
     network = add_network(template, spec.network)
     groups = add_security_groups(template, network, params, spec.litellm.port)
+    discovery = add_service_discovery(template, spec, network)
     secrets = add_secrets(template)
     log_group = add_log_group(template, spec.observability)
     redis = add_redis(template, spec, network, groups)
     roles = add_roles(template, secrets, log_group, extra_secrets=[redis.auth_token] if redis else [])
     database = add_database(template, spec.database, network, groups, secrets, params)
     balancer = add_load_balancer(template, spec.load_balancer, network, groups, spec.litellm.port, spec.https, options)
-    compute = add_compute(template, spec, params, network, groups, balancer, database, secrets, roles, log_group, redis)
+    compute = add_compute(
+        template, spec, params, network, groups, balancer, database, secrets, roles, log_group, redis, discovery
+    )
     add_autoscaling(template, spec.scaling, compute, params)
     add_monitoring(template, spec, options, balancer, database, compute)
     add_outputs(template, spec, balancer, compute, secrets, Ref(log_group))
+    add_exports(template, network, groups, compute, balancer, secrets, discovery)
     return template

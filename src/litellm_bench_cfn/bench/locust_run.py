@@ -67,12 +67,41 @@ def _num(value: str) -> float | None:
         return None
 
 
-def _aggregated_row(stats_csv: Path) -> dict[str, str]:
-    with stats_csv.open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row.get("Name") == "Aggregated":
-                return row
-    raise ValueError(f"{stats_csv} has no Aggregated row")
+def percentile(response_times: Mapping[int, int], count: int, fraction: float) -> int:
+    """Locust's own percentile over its bucketed response times (locust.stats, same algorithm)."""
+    wanted = int(count * fraction)
+    processed = 0
+    for response_time in sorted(response_times, reverse=True):
+        processed += response_times[response_time]
+        if count - processed <= wanted:
+            return response_time
+    return 0
+
+
+def aggregate_stats(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals of Locust's --json-file (written at shutdown, after users finished: complete,
+    unlike the CSV which is flushed once a second and misses the last requests)."""
+    times: dict[int, int] = {}
+    for entry in entries:
+        for bucket, hits in entry["response_times"].items():
+            times[int(bucket)] = times.get(int(bucket), 0) + int(hits)
+    requests = sum(int(e["num_requests"]) for e in entries)
+    timed = requests - sum(int(e.get("num_none_requests") or 0) for e in entries)
+    starts = [float(e["start_time"]) for e in entries]
+    ends = [float(e["last_request_timestamp"]) for e in entries if e.get("last_request_timestamp")]
+    span = (max(ends) - min(starts)) if starts and ends else 0.0
+    return {
+        "requests": requests,
+        "failures": sum(int(e["num_failures"]) for e in entries),
+        "rps": requests / span if span > 0 else 0.0,
+        "latency_ms": {
+            "p50": float(percentile(times, timed, 0.50)) if timed else None,
+            "p95": float(percentile(times, timed, 0.95)) if timed else None,
+            "p99": float(percentile(times, timed, 0.99)) if timed else None,
+            "avg": sum(int(e["total_response_time"]) for e in entries) / timed if timed else None,
+            "max": float(max((int(e["max_response_time"]) for e in entries), default=0)),
+        },
+    }
 
 
 def read_history(history_csv: Path) -> list[HistoryPoint]:
@@ -114,8 +143,9 @@ def run_locust(
     workdir.mkdir(parents=True, exist_ok=True)
     prefix = workdir / name
     overhead_json = workdir / f"{name}_overhead.json"
+    stats_json = workdir / f"{name}_stats.json"  # Locust appends ".json" to --json-file
     errors_file = workdir / f"{name}_errors.txt"
-    for stale in (overhead_json, errors_file):
+    for stale in (overhead_json, errors_file, stats_json):
         stale.unlink(missing_ok=True)
     env = {
         **os.environ,
@@ -128,6 +158,7 @@ def run_locust(
         sys.executable, "-m", "locust", "-f", str(locustfile_path()), "--headless",
         "-u", str(shape.users), "-r", str(shape.spawn_rate), "-t", f"{shape.duration_s}s",
         "-H", host, "--csv", str(prefix), "--csv-full-history", "--only-summary",
+        "--json-file", str(stats_json.with_suffix("")),
         "--stop-timeout", str(STOP_TIMEOUT_S), "--loglevel", "WARNING",
     ]  # fmt: skip
     locust = ManagedProcess(f"locust ({name})", argv, env=env, log_path=workdir / f"{name}_locust.log")
@@ -160,25 +191,18 @@ def run_locust(
         children_after.ru_stime - children_before.ru_stime
     )
     wall = time.monotonic() - started
-    stats_csv = Path(f"{prefix}_stats.csv")
-    if not stats_csv.exists():
+    if not stats_json.exists():
         raise RuntimeError(f"locust ({name}) wrote no stats (exit {exit_code}):\n{locust.log_tail()}")
-    row = _aggregated_row(stats_csv)
+    totals = aggregate_stats(json.loads(stats_json.read_text()))
     overhead = json.loads(overhead_json.read_text()) if overhead_json.exists() else None
     samples = errors_file.read_text(errors="replace").splitlines()[:5] if errors_file.exists() else []
     return LoadResult(
         target=host,
         shape=shape,
-        requests=int(row["Request Count"]),
-        failures=int(row["Failure Count"]),
-        rps=float(row["Requests/s"]),
-        latency_ms={
-            "p50": _num(row["50%"]),
-            "p95": _num(row["95%"]),
-            "p99": _num(row["99%"]),
-            "avg": _num(row["Average Response Time"]),
-            "max": _num(row["Max Response Time"]),
-        },
+        requests=totals["requests"],
+        failures=totals["failures"],
+        rps=totals["rps"],
+        latency_ms=totals["latency_ms"],
         overhead_header_ms=overhead,
         locust_cpu_s=locust_cpu,
         wall_s=wall,

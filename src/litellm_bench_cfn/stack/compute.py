@@ -16,6 +16,7 @@ from .parameters import Parameters
 from .redis import Redis
 from .secrets import Secrets
 from .security_groups import SecurityGroups
+from .service_discovery import ServiceDiscovery
 
 PROXY_CONTAINER = "litellm"
 MIGRATIONS_CONTAINER = "migrations"
@@ -96,6 +97,7 @@ def proxy_container(
     database: Database,
     log_group: logs.LogGroup,
     redis: Redis | None = None,
+    discovery: ServiceDiscovery | None = None,
 ) -> ecs.ContainerDefinition:
     plain = proxy_config.container_environment(spec)
     if spec.migrations.mode == "init_container":
@@ -104,7 +106,10 @@ def proxy_container(
     environment += [
         ecs.Environment(Name="NUM_WORKERS", Value=Ref(params.workers)),
         ecs.Environment(Name="DATABASE_HOST", Value=database_host(database)),
-        ecs.Environment(Name=proxy_config.API_BASE_ENV, Value=Ref(params.benchmark_api_base)),
+        ecs.Environment(
+            Name=proxy_config.API_BASE_ENV,
+            Value=discovery.api_base(Ref(params.benchmark_api_base)) if discovery else Ref(params.benchmark_api_base),
+        ),
     ]
     injected = [
         ecs.Secret(Name="DATABASE_PASSWORD", ValueFrom=Ref(secrets.db_password)),
@@ -153,8 +158,9 @@ def add_compute(
     roles: Roles,
     log_group: logs.LogGroup,
     redis: Redis | None = None,
+    discovery: ServiceDiscovery | None = None,
 ) -> Compute:
-    containers = [proxy_container(spec, params, secrets, database, log_group, redis)]
+    containers = [proxy_container(spec, params, secrets, database, log_group, redis, discovery)]
     if spec.migrations.mode == "init_container":
         containers.insert(0, migrations_container(spec, secrets, database, log_group))
     cluster = template.add_resource(

@@ -1,0 +1,183 @@
+"""Results of an in-VPC run (`bench aws`): read back from the Locust master's log, as JSON/table/HTML.
+
+The master prints its result files between RESULTS_MARKER lines (harness_scripts.py). This module
+turns those lines back into the files, then into the same `LoadResult` `bench local` produces (same
+CSV parsing, same overhead JSON), and reports it with bench/report.py's charts.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import re
+import tarfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..harness_scripts import RESULTS_MARKER
+from .locust_run import LoadResult, LoadShape, aggregate_stats, read_history
+from .published import FOUR_INSTANCES, PUBLISHED_RPS_PER_WORKER
+from .report import _chart, _ms, _series
+
+RESULT_FILES = (
+    "run_stats.json",
+    "run_stats.csv",
+    "run_stats_history.csv",
+    "run_failures.csv",
+    "overhead.json",
+    "errors.txt",
+)
+_BEGIN = re.compile(rf"{RESULTS_MARKER} BEGIN exit=(-?\d+) parts=(\d+)")
+_PART = re.compile(rf"{RESULTS_MARKER} (\d+) ([A-Za-z0-9+/=]+)")
+
+
+class ResultsMissing(ValueError):
+    """The log holds no complete results block (the master did not finish, or logs were cut)."""
+
+
+@dataclass(frozen=True)
+class MasterResults:
+    exit_code: int
+    archive: bytes
+
+
+def extract_results(lines: Iterable[str]) -> MasterResults:
+    """The master's results block from its log lines, in any order, other lines ignored."""
+    exit_code: int | None = None
+    expected = 0
+    parts: dict[int, str] = {}
+    ended = False
+    for line in lines:
+        if (begin := _BEGIN.search(line)) is not None:
+            exit_code, expected, parts, ended = int(begin.group(1)), int(begin.group(2)), {}, False
+        elif (part := _PART.search(line)) is not None:
+            parts[int(part.group(1))] = part.group(2)
+        elif f"{RESULTS_MARKER} END" in line:
+            ended = True
+    if exit_code is None:
+        raise ResultsMissing(f"no '{RESULTS_MARKER} BEGIN' line: the Locust master printed no results")
+    missing = sorted(set(range(expected)) - set(parts))
+    if missing or not ended:
+        raise ResultsMissing(f"incomplete results block: {len(parts)} of {expected} parts, end marker {ended}")
+    archive = base64.b64decode("".join(parts[i] for i in range(expected)))
+    return MasterResults(exit_code=exit_code, archive=archive)
+
+
+def unpack(results: MasterResults, directory: Path) -> list[Path]:
+    """Write the archived result files (plain names only) into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with tarfile.open(fileobj=io.BytesIO(results.archive), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            name = member.name
+            if not member.isfile() or "/" in name or "\\" in name or name.startswith("."):
+                continue
+            handle = tar.extractfile(member)
+            if handle is None:
+                continue
+            target = directory / name
+            target.write_bytes(handle.read())
+            written.append(target)
+    return sorted(written)
+
+
+def load_result(directory: Path, target: str, shape: LoadShape, exit_code: int, wall_s: float) -> LoadResult:
+    """The same LoadResult `bench local` builds, from the unpacked files (Locust's CPU is not known)."""
+    stats = directory / "run_stats.json"  # complete at shutdown, unlike the CSV (flushed once a second)
+    if not stats.exists():
+        raise ResultsMissing(f"the results hold no {stats.name}: Locust wrote no statistics (exit {exit_code})")
+    totals = aggregate_stats(json.loads(stats.read_text()))
+    overhead_file = directory / "overhead.json"
+    errors = directory / "errors.txt"
+    return LoadResult(
+        target=target,
+        shape=shape,
+        requests=totals["requests"],
+        failures=totals["failures"],
+        rps=totals["rps"],
+        latency_ms=totals["latency_ms"],
+        overhead_header_ms=json.loads(overhead_file.read_text()) if overhead_file.exists() else None,
+        locust_cpu_s=0.0,
+        wall_s=wall_s,
+        exit_code=exit_code,
+        failure_samples=errors.read_text(errors="replace").splitlines()[:5] if errors.exists() else [],
+        history=read_history(directory / "run_stats_history.csv"),
+    )
+
+
+@dataclass
+class AwsBenchReport:
+    """One in-VPC run: where, what shape, with how many workers, and what Locust measured."""
+
+    stack_name: str
+    harness_stack_name: str
+    region: str
+    workers: int
+    master_task_arn: str
+    load: LoadResult
+    published: dict[str, Any] = field(
+        default_factory=lambda: {**asdict(FOUR_INSTANCES), "rps_per_worker": round(PUBLISHED_RPS_PER_WORKER, 1)}
+    )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True, default=str)
+
+
+def table(report: AwsBenchReport) -> str:
+    load, pub = report.load, report.published
+    overhead = load.overhead_header_ms or {}
+    rows: list[tuple[str, str, str]] = [("metric", "in-VPC run", "published")]
+    rows.append(("requests (failures)", f"{load.requests} ({load.failures})", "312,405 in 5 min"))
+    rows.append(("RPS", f"{load.rps:.1f}", f"{pub['rps']:g} (16 workers)"))
+    for key, label in (("p50", "median"), ("p95", "p95"), ("p99", "p99"), ("avg", "average")):
+        rows.append((f"latency {label} (ms)", _ms(load.latency_ms.get(key)), _ms(pub.get(f"{key}_ms"))))
+    for key in ("p50", "p95", "p99"):
+        value = overhead.get(key)
+        rows.append(
+            (f"LiteLLM overhead header {key} (ms)", _ms(None if value is None else float(value)),
+             _ms(pub.get(f"overhead_{key}_ms")))
+        )  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    shape = load.shape
+    header = (
+        f"LiteLLM benchmark inside AWS ({report.stack_name} in {report.region}, {report.workers} Locust worker(s), "
+        f"{shape.users} users, spawn {shape.spawn_rate:g}/s, {shape.duration_s}s, target {load.target})"
+    )
+    out = [header, "", *lines, ""]
+    if load.exit_code != 0:
+        out.append(
+            f"flag: the Locust master exited with status {load.exit_code} (failures or no requests; see its log)"
+        )
+    out.extend(f"failure sample: {line[:200]}" for line in load.failure_samples)
+    return "\n".join(out)
+
+
+def html_report(report: AwsBenchReport) -> str:
+    history = report.load.history
+    charts = [
+        _chart("Requests per second", {"RPS": _series(history, "rps"),
+                                        "failures/s": _series(history, "failures_per_s")}, "req/s"),
+        _chart("Latency percentiles", {"p50": _series(history, "p50"), "p95": _series(history, "p95"),
+                                        "p99": _series(history, "p99")}, "ms"),
+    ]  # fmt: skip
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>litellm-bench-cfn bench aws</title>"
+        "<style>body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:1em}</style></head><body>"
+        "<h1>LiteLLM benchmark inside AWS</h1>"
+        f"<pre>{html.escape(table(report))}</pre>{''.join(charts)}"
+        f"<h2>Raw results</h2><pre>{html.escape(report.to_json())}</pre></body></html>"
+    )
+
+
+def write_outputs(report: AwsBenchReport, directory: Path) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = directory / "results.json", directory / "report.html"
+    json_path.write_text(report.to_json())
+    html_path.write_text(html_report(report))
+    return json_path, html_path

@@ -1,0 +1,129 @@
+"""`bench aws`: LiteLLM's benchmark inside the VPC (harness stack), results pulled back here.
+
+    litellm-bench-cfn bench aws --stack-name litellm-bench [--harness-stack-name litellm-bench-harness]
+        [--users 1000 --spawn-rate 500 --duration 300 --workers N --web-ui --host URL]
+
+Writes results.json and report.html under --results-dir/aws-<time>/ and prints the table.
+Exit codes: 0 ran and pulled results, 1 the run failed or timed out (its tasks stopped), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .aws.clients import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, AwsTarget, describe_error
+from .aws.harness import RunPlan, harness_info, run_harness
+from .aws.launch import DEFAULT_STACK_NAME
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _plan(args: argparse.Namespace) -> RunPlan:
+    problems = [f"--{n.replace('_', '-')}: must be at least 1" for n in ("users", "duration") if getattr(args, n) < 1]
+    if args.spawn_rate <= 0:
+        problems.append("--spawn-rate: must be above 0")
+    if args.workers is not None and not 1 <= args.workers <= 100:
+        problems.append("--workers: must be 1-100")
+    if args.host and not args.host.startswith(("http://", "https://")):
+        problems.append(f"--host: {args.host!r} is not an http(s):// URL")
+    if problems:
+        raise ValueError("\n".join(problems))
+    return RunPlan(
+        users=args.users,
+        spawn_rate=args.spawn_rate,
+        duration_s=args.duration,
+        workers=args.workers,
+        web_ui=args.web_ui,
+        host=args.host,
+        margin_s=args.margin,
+    )
+
+
+def cmd_bench_aws(args: argparse.Namespace) -> int:
+    from .bench import aws_results
+    from .bench.locust_run import LoadShape
+
+    try:
+        plan = _plan(args)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    harness_name = args.harness_stack_name or f"{args.stack_name}-harness"
+    target = AwsTarget(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
+    try:
+        region = target.resolved_region()
+        info = harness_info(target.client("cloudformation"), args.stack_name, harness_name)
+        _say(
+            f"bench aws: {plan.users} users, spawn {plan.spawn_rate:g}/s, {plan.duration_s}s, "
+            f"{plan.workers or info.default_workers} worker(s), stacks {args.stack_name} + {harness_name} ({region}); "
+            f"gives up after {plan.run_timeout_s():.0f}s"
+        )
+        outcome = run_harness(
+            target.client("ecs"), target.client("logs"), info, plan, say=_say, ec2=target.client("ec2")
+        )
+    except Exception as exc:  # every AWS failure is one line, never a traceback
+        error = describe_error(exc)
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    directory = Path(args.results_dir) / f"aws-{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        results = aws_results.extract_results(outcome.log_lines)
+        aws_results.unpack(results, directory / "locust")
+        load = aws_results.load_result(
+            directory / "locust",
+            plan.host or "the main stack's load balancer",
+            LoadShape(plan.users, plan.spawn_rate, plan.duration_s),
+            results.exit_code,
+            outcome.wall_s,
+        )
+    except aws_results.ResultsMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    (directory / "master.log").write_text("\n".join(outcome.log_lines) + "\n")
+    report = aws_results.AwsBenchReport(
+        stack_name=args.stack_name,
+        harness_stack_name=harness_name,
+        region=region,
+        workers=outcome.workers,
+        master_task_arn=outcome.master_task_arn,
+        load=load,
+    )
+    json_path, html_path = aws_results.write_outputs(report, directory)
+    print(aws_results.table(report))
+    print(f"\nresults: {json_path}\nreport:  {html_path}\nLocust files and the master's log: {directory}")
+    return 0 if load.requests > 0 else EXIT_CHECK_FAILED
+
+
+def _bench_modes(sub: Any) -> Any:
+    """The `bench` command's sub-commands (cli_bench registers `bench`; this adds `bench aws`)."""
+    bench = sub.choices.get("bench") or sub.add_parser("bench", help="run LiteLLM's load benchmark")
+    for action in bench._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return bench.add_subparsers(dest="bench_command", required=True, metavar="MODE")
+
+
+def register(sub: Any) -> None:
+    aws = _bench_modes(sub).add_parser(
+        "aws", help="distributed Locust inside the VPC (harness stack); results pulled back here"
+    )
+    aws.add_argument("--stack-name", default=DEFAULT_STACK_NAME, help="main (proxy) stack")
+    aws.add_argument("--harness-stack-name", help="harness stack (default: STACK-NAME-harness)")
+    aws.add_argument("--users", type=int, default=1000)
+    aws.add_argument("--spawn-rate", type=float, default=500)
+    aws.add_argument("--duration", type=int, default=300, help="seconds of load")
+    aws.add_argument("--workers", type=int, help="Locust worker tasks (default: the harness's LocustWorkers)")
+    aws.add_argument("--web-ui", action="store_true", help="master in a public subnet, web UI on 8089")
+    aws.add_argument("--host", help="target base URL (default: http://<main stack's ALB DNS>/)")
+    aws.add_argument("--margin", type=int, default=600, help="seconds allowed beyond the run before giving up")
+    aws.add_argument("--results-dir", default="results")
+    aws.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)")
+    aws.add_argument("--profile", help="AWS CLI profile (default: AWS_PROFILE)")
+    aws.add_argument("--endpoint-url", help="AWS endpoint (default: AWS_ENDPOINT_URL; e.g. a moto server)")
+    aws.set_defaults(handler=cmd_bench_aws)

@@ -1,0 +1,131 @@
+"""The code and start scripts the harness template ships: fake endpoint, Locust master, Locust worker.
+
+Delivery is the proxy config's (proxy_config.py): no image is built. Each container runs a public,
+pinned image with its entrypoint replaced by a short POSIX sh script; the product's code travels in
+the task definition as a gzip+base64 environment variable that the script decodes to a file. The
+scripts use only `sh`, `base64`, `gzip` and `python3`, which both images (Debian-based python) have,
+and so does the machine the offline test runs them on.
+
+The master prints its results (Locust's CSV files and the locustfile's overhead JSON, as a tar.gz in
+base64) between RESULTS_MARKER lines on stdout, i.e. into CloudWatch Logs, from where `bench aws`
+reads them back. Every line carries the marker and its index, so the order in which CloudWatch
+returns the events and any other line between them do not matter.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+from .proxy_config import CONFIG_INVALID_EXIT_CODE, MASTER_KEY_ENV, MASTER_KEY_SECRET_ENV
+
+FAKE_CODE_ENV = "FAKE_ENDPOINT_PY_GZ"
+LOCUST_CODE_ENV = "LOCUSTFILE_PY_GZ"
+RESULTS_MARKER = "LITELLM-BENCH-RESULTS"
+RESULTS_CHUNK = 4000
+MASTER_PORT = 5557
+WEB_UI_PORT = 8089
+WORKER_WAIT_S = 300
+"""Seconds the master waits for its workers before it gives up (Locust's --expect-workers-max-wait)."""
+AUTOQUIT_S = 30
+"""With the web UI, seconds the master stays up after the run (Locust's --autoquit)."""
+
+PACKAGE = Path(__file__).resolve().parent
+FAKE_ENDPOINT_SOURCE = PACKAGE / "fake_endpoint.py"
+LOCUSTFILE_SOURCE = PACKAGE.parents[1] / "loadtest" / "locustfile.py"
+
+
+def encode_source(source: bytes) -> str:
+    """gzip (no timestamp: byte-stable renders) + base64, ready for an environment variable."""
+    return base64.b64encode(gzip.compress(source, compresslevel=9, mtime=0)).decode("ascii")
+
+
+def decode_source(text: str) -> bytes:
+    return gzip.decompress(base64.b64decode(text))
+
+
+@dataclass(frozen=True)
+class HarnessSources:
+    """The code the harness ships, read at the edge (render) so the template builder stays pure."""
+
+    fake_endpoint: bytes
+    locustfile: bytes
+
+    @classmethod
+    def from_repository(cls) -> HarnessSources:
+        missing = [p for p in (FAKE_ENDPOINT_SOURCE, LOCUSTFILE_SOURCE) if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(f"harness source missing: {', '.join(map(str, missing))} (run from the repository)")
+        return cls(fake_endpoint=FAKE_ENDPOINT_SOURCE.read_bytes(), locustfile=LOCUSTFILE_SOURCE.read_bytes())
+
+
+def _decode(env: str, target: str) -> str:
+    return f"printf '%s' \"${env}\" | base64 -d | gzip -dc > {target}\n"
+
+
+def fake_endpoint_script() -> str:
+    return (
+        "set -eu\n"
+        'f="${TMPDIR:-/tmp}/fake_endpoint.py"\n'
+        + _decode(FAKE_CODE_ENV, '"$f"')
+        + 'exec python3 "$f" --host "$FAKE_HOST" --port "$FAKE_PORT"\n'
+    )
+
+
+def _locust_prelude() -> str:
+    return (
+        "set -eu\n"
+        f'if [ -z "${{{MASTER_KEY_SECRET_ENV}:-}}" ]; then echo "litellm-bench-cfn: {MASTER_KEY_SECRET_ENV}'
+        f' is empty" >&2; exit {CONFIG_INVALID_EXIT_CODE}; fi\n'
+        f'export {MASTER_KEY_ENV}="sk-${MASTER_KEY_SECRET_ENV}"\n'
+        f"unset {MASTER_KEY_SECRET_ENV}\n"
+        'd="${TMPDIR:-/tmp}/litellm-bench"\n'
+        'mkdir -p "$d/results"\n' + _decode(LOCUST_CODE_ENV, '"$d/locustfile.py"')
+    )
+
+
+RESULTS_PRINTER = f"""\
+import base64, io, os, sys, tarfile
+d, rc = sys.argv[1], sys.argv[2]
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+    for name in sorted(os.listdir(d)):
+        tar.add(os.path.join(d, name), arcname=name)
+text = base64.b64encode(buf.getvalue()).decode()
+parts = [text[i:i + {RESULTS_CHUNK}] for i in range(0, len(text), {RESULTS_CHUNK})]
+print("{RESULTS_MARKER} BEGIN exit=%s parts=%d" % (rc, len(parts)))
+for i, part in enumerate(parts):
+    print("{RESULTS_MARKER} %d %s" % (i, part))
+print("{RESULTS_MARKER} END", flush=True)
+"""
+
+
+def master_script() -> str:
+    """Headless (or web UI with --autostart) Locust master; prints the results, exits with Locust's code."""
+    return (
+        _locust_prelude()
+        + 'export LITELLM_OVERHEAD_JSON="$d/results/overhead.json" LOCUST_ERROR_FILE="$d/results/errors.txt"\n'
+        + 'mode="--headless"\n'
+        + f'if [ "${{BENCH_WEB_UI:-false}}" = true ]; then mode="--autostart --autoquit {AUTOQUIT_S}"; fi\n'
+        + "rc=0\n"
+        + 'locust -f "$d/locustfile.py" --master --master-bind-host "$BENCH_MASTER_BIND" '
+        '--master-bind-port "$BENCH_MASTER_PORT" --expect-workers "$BENCH_WORKERS" '
+        f"--expect-workers-max-wait {WORKER_WAIT_S} $mode "
+        '-u "$BENCH_USERS" -r "$BENCH_SPAWN_RATE" -t "${BENCH_RUN_TIME_S}s" -H "$BENCH_TARGET" '
+        '--csv "$d/results/run" --csv-full-history --json-file "$d/results/run_stats" --only-summary '
+        "--stop-timeout 30 --loglevel WARNING || rc=$?\n"
+        + f'python3 -c \'{RESULTS_PRINTER}\' "$d/results" "$rc"\n'
+        + 'exit "$rc"\n'
+    )
+
+
+def worker_script() -> str:
+    return (
+        _locust_prelude()
+        + 'if [ -z "${BENCH_MASTER_HOST:-}" ]; then echo "litellm-bench-cfn: BENCH_MASTER_HOST is empty:'
+        f" bench aws passes the master's private IP\" >&2; exit {CONFIG_INVALID_EXIT_CODE}; fi\n"
+        + 'exec locust -f "$d/locustfile.py" --worker --master-host "$BENCH_MASTER_HOST" '
+        '--master-port "$BENCH_MASTER_PORT" --loglevel WARNING\n'
+    )

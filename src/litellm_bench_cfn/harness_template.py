@@ -1,0 +1,361 @@
+"""build_harness_template(spec, sources): the in-VPC benchmark harness, a second stack (issue #7).
+
+Launched next to the main stack for a benchmark and deleted afterwards, it reads the main stack's
+values through its exports (stack/exports.py) named after the `ProxyStackName` parameter:
+
+- the fake OpenAI endpoint: an ECS service in the main cluster's private subnets, registered in the
+  main stack's Cloud Map namespace as `fake-openai` (A records), reachable on 8080 from the proxy
+  tasks' security group only; sized by the spec so it is never the bottleneck (spec rule);
+- Locust master and worker task definitions (not services: `bench aws` runs them on demand), the
+  product's locustfile inside, the master key from ECS Secrets, the main stack's ALB as target;
+- a log group (the master prints its results there), a least-privilege execution role, security
+  groups: Locust master/worker traffic within its own group, the optional web UI (8089) from
+  `AllowedIngressCidr` only.
+
+Pure like build_template: the code to ship comes in as `sources`, read by the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from awacs import logs as awacs_logs
+from awacs import secretsmanager as awacs_secrets
+from awacs.aws import Allow, PolicyDocument, Statement
+from troposphere import (
+    GetAtt,
+    ImportValue,
+    Join,
+    Output,
+    Parameter,
+    Ref,
+    Region,
+    Split,
+    Sub,
+    Template,
+    ec2,
+    ecs,
+    iam,
+    logs,
+    servicediscovery,
+)
+
+from . import harness_scripts as scripts
+from .proxy_config import MASTER_KEY_SECRET_ENV
+from .spec import BenchmarkSpec
+from .stack import checkov
+from .stack import exports as x
+from .stack.iam import _ecs_tasks_trust
+from .stack.service_discovery import FAKE_ENDPOINT_PORT, FAKE_ENDPOINT_SERVICE, IN_VPC_FAKE_ENDPOINT_URL
+from .versions import LOCUST_VERSION
+
+DEFAULT_PROXY_STACK_NAME = "litellm-bench"  # scripts/deploy.sh and aws/launch.py's default
+FAKE_ENDPOINT_IMAGE = "public.ecr.aws/docker/library/python:3.12.11-slim-bookworm"
+LOCUST_IMAGE = f"locustio/locust:{LOCUST_VERSION}"
+FAKE_CONTAINER = "fake-openai"
+MASTER_CONTAINER = "locust-master"
+WORKER_CONTAINER = "locust-worker"
+FAKE_TASK_DEFINITION = "FakeEndpointTaskDefinition"
+MASTER_TASK_DEFINITION = "LocustMasterTaskDefinition"
+WORKER_TASK_DEFINITION = "LocustWorkerTaskDefinition"
+
+
+@dataclass(frozen=True)
+class Imports:
+    """`Fn::ImportValue` of each main-stack export, by export key."""
+
+    stack: Parameter
+
+    def __call__(self, key: str) -> ImportValue:
+        return ImportValue(x.export_name(Ref(self.stack), key))
+
+
+def _log_configuration(log_group: logs.LogGroup, prefix: str) -> ecs.LogConfiguration:
+    return ecs.LogConfiguration(
+        LogDriver="awslogs",
+        Options={"awslogs-group": Ref(log_group), "awslogs-region": Region, "awslogs-stream-prefix": prefix},
+    )
+
+
+def _env(values: dict[str, Any]) -> list[ecs.Environment]:
+    return [ecs.Environment(Name=k, Value=v) for k, v in sorted(values.items())]
+
+
+def _group(template: Template, title: str, description: str, imports: Imports) -> ec2.SecurityGroup:
+    return template.add_resource(
+        ec2.SecurityGroup(
+            title,
+            GroupDescription=description,
+            VpcId=imports(x.VPC_ID),
+            SecurityGroupEgress=[
+                ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description="All outbound")
+            ],
+        )
+    )
+
+
+def _ingress(
+    template: Template, title: str, group: ec2.SecurityGroup, port: int, description: str, **source: Any
+) -> None:
+    template.add_resource(
+        ec2.SecurityGroupIngress(
+            title,
+            GroupId=GetAtt(group, "GroupId"),
+            IpProtocol="tcp",
+            FromPort=port,
+            ToPort=port,
+            Description=description,
+            **source,
+        )
+    )
+
+
+def _task_definition(
+    template: Template, title: str, cpu: int, memory: int, role: iam.Role, container: ecs.ContainerDefinition
+) -> ecs.TaskDefinition:
+    return template.add_resource(
+        ecs.TaskDefinition(
+            title,
+            RequiresCompatibilities=["FARGATE"],
+            NetworkMode="awsvpc",
+            Cpu=str(cpu),
+            Memory=str(memory),
+            RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture="X86_64", OperatingSystemFamily="LINUX"),
+            ExecutionRoleArn=GetAtt(role, "Arn"),
+            ContainerDefinitions=[container],
+        )
+    )
+
+
+def _locust_container(
+    name: str, script: str, environment: dict[str, Any], sources: scripts.HarnessSources, imports: Imports,
+    log_group: logs.LogGroup, ports: list[int],
+) -> ecs.ContainerDefinition:  # fmt: skip
+    return ecs.ContainerDefinition(
+        Name=name,
+        Image=LOCUST_IMAGE,
+        Essential=True,
+        EntryPoint=["/bin/sh", "-c"],
+        Command=[script],
+        Environment=_env(
+            {
+                scripts.LOCUST_CODE_ENV: scripts.encode_source(sources.locustfile),
+                "BENCH_MASTER_PORT": str(scripts.MASTER_PORT),
+                **environment,
+            }
+        ),
+        Secrets=[ecs.Secret(Name=MASTER_KEY_SECRET_ENV, ValueFrom=imports(x.MASTER_KEY_SECRET))],
+        PortMappings=[ecs.PortMapping(ContainerPort=p, Protocol="tcp") for p in ports],
+        Ulimits=[ecs.Ulimit(Name="nofile", SoftLimit=65536, HardLimit=65536)],
+        LogConfiguration=_log_configuration(log_group, name),
+    )
+
+
+def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources) -> Template:
+    h, lt = spec.harness, spec.load_test
+    template = Template(
+        Description=f"litellm-bench-cfn {spec.name} harness: in-VPC fake OpenAI endpoint and distributed Locust "
+        "(launch after the main stack; delete after the benchmark)"
+    )
+    template.set_version("2010-09-09")
+    stack = template.add_parameter(
+        Parameter(
+            "ProxyStackName",
+            Type="String",
+            Default=DEFAULT_PROXY_STACK_NAME,
+            AllowedPattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$",
+            Description="Name of the main (proxy) stack whose exports this stack imports.",
+        )
+    )
+    cidr = template.add_parameter(
+        Parameter(
+            "AllowedIngressCidr",
+            Type="String",
+            Default=spec.network.allowed_ingress_cidr,
+            AllowedPattern=r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$",
+            Description="Who may open the Locust web UI (bench aws --web-ui); use the main stack's value.",
+        )
+    )
+    fake_tasks = template.add_parameter(
+        Parameter(
+            "FakeEndpointTasks",
+            Type="Number",
+            Default=h.fake_endpoint_tasks,
+            MinValue=1,
+            MaxValue=20,
+            Description=f"Fake endpoint tasks (~{h.fake_endpoint_capacity_rps() // h.fake_endpoint_tasks} RPS each).",
+        )
+    )
+    workers = template.add_parameter(
+        Parameter(
+            "LocustWorkers",
+            Type="Number",
+            Default=h.locust_workers,
+            MinValue=1,
+            MaxValue=100,
+            Description="Locust workers bench aws starts by default (~1,000 RPS each).",
+        )
+    )
+    imports = Imports(stack)
+
+    log_group = template.add_resource(
+        logs.LogGroup(
+            "HarnessLogGroup",
+            LogGroupName=Sub("/ecs/${AWS::StackName}"),
+            RetentionInDays=spec.observability.log_retention_days,
+            Metadata=checkov.skip("CKV_AWS_158"),
+            DeletionPolicy="Delete",
+            UpdateReplacePolicy="Delete",
+        )
+    )
+    # Public images: no ECR access. Only this stack's log group and the imported master-key secret.
+    role = template.add_resource(
+        iam.Role(
+            "HarnessExecutionRole",
+            AssumeRolePolicyDocument=_ecs_tasks_trust(),
+            Policies=[
+                iam.Policy(
+                    PolicyName="harness-task-execution",
+                    PolicyDocument=PolicyDocument(
+                        Version="2012-10-17",
+                        Statement=[
+                            Statement(
+                                Effect=Allow,
+                                Action=[awacs_logs.CreateLogStream, awacs_logs.PutLogEvents],
+                                Resource=[GetAtt(log_group, "Arn")],
+                            ),
+                            Statement(
+                                Effect=Allow,
+                                Action=[awacs_secrets.GetSecretValue],
+                                Resource=[imports(x.MASTER_KEY_SECRET)],
+                            ),
+                        ],
+                    ),
+                )
+            ],
+        )
+    )
+
+    fake_group = _group(
+        template, "FakeEndpointSecurityGroup", "Fake OpenAI endpoint: 8080 from the proxy tasks", imports
+    )
+    _ingress(
+        template, "FakeEndpointIngressFromProxy", fake_group, FAKE_ENDPOINT_PORT, "Fake endpoint from the proxy tasks",
+        SourceSecurityGroupId=imports(x.TASK_SECURITY_GROUP),
+    )  # fmt: skip
+    locust_group = _group(template, "LocustSecurityGroup", "Locust master and workers", imports)
+    _ingress(
+        template, "LocustMasterIngress", locust_group, scripts.MASTER_PORT, "Locust workers to the master",
+        SourceSecurityGroupId=GetAtt(locust_group, "GroupId"),
+    )  # fmt: skip
+    web_group = _group(template, "LocustWebUiSecurityGroup", "Locust web UI from the allowed CIDR", imports)
+    _ingress(template, "LocustWebUiIngress", web_group, scripts.WEB_UI_PORT, "Locust web UI", CidrIp=Ref(cidr))
+
+    fake_definition = _task_definition(
+        template,
+        FAKE_TASK_DEFINITION,
+        h.fake_endpoint_cpu,
+        h.fake_endpoint_memory,
+        role,
+        ecs.ContainerDefinition(
+            Name=FAKE_CONTAINER,
+            Image=FAKE_ENDPOINT_IMAGE,
+            Essential=True,
+            EntryPoint=["/bin/sh", "-c"],
+            Command=[scripts.fake_endpoint_script()],
+            Environment=_env(
+                {
+                    scripts.FAKE_CODE_ENV: scripts.encode_source(sources.fake_endpoint),
+                    "FAKE_HOST": "0.0.0.0",
+                    "FAKE_PORT": str(FAKE_ENDPOINT_PORT),
+                }
+            ),
+            PortMappings=[ecs.PortMapping(ContainerPort=FAKE_ENDPOINT_PORT, Protocol="tcp")],
+            HealthCheck=ecs.HealthCheck(
+                Command=[
+                    "CMD-SHELL",
+                    'python3 -c "import urllib.request; urllib.request.urlopen('
+                    f"'http://127.0.0.1:{FAKE_ENDPOINT_PORT}/health', timeout=4)\" || exit 1",
+                ],
+                Interval=15,
+                Timeout=5,
+                Retries=3,
+                StartPeriod=30,
+            ),
+            Ulimits=[ecs.Ulimit(Name="nofile", SoftLimit=65536, HardLimit=65536)],
+            LogConfiguration=_log_configuration(log_group, FAKE_CONTAINER),
+        ),
+    )
+    discovery = template.add_resource(
+        servicediscovery.Service(
+            "FakeEndpointDiscovery",
+            Name=FAKE_ENDPOINT_SERVICE,
+            NamespaceId=imports(x.NAMESPACE_ID),
+            DnsConfig=servicediscovery.DnsConfig(
+                DnsRecords=[servicediscovery.DnsRecord(Type="A", TTL=10)], RoutingPolicy="MULTIVALUE"
+            ),
+            HealthCheckCustomConfig=servicediscovery.HealthCheckCustomConfig(FailureThreshold=1),
+        )
+    )
+    template.add_resource(
+        ecs.Service(
+            "FakeEndpointService",
+            Cluster=imports(x.CLUSTER),
+            TaskDefinition=Ref(fake_definition),
+            DesiredCount=Ref(fake_tasks),
+            LaunchType="FARGATE",
+            PropagateTags="SERVICE",
+            DeploymentConfiguration=ecs.DeploymentConfiguration(
+                MinimumHealthyPercent=100,
+                MaximumPercent=200,
+                DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+            ),
+            NetworkConfiguration=ecs.NetworkConfiguration(
+                AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+                    AssignPublicIp="DISABLED",
+                    Subnets=Split(",", imports(x.PRIVATE_SUBNETS)),
+                    SecurityGroups=[GetAtt(fake_group, "GroupId")],
+                )
+            ),
+            ServiceRegistries=[ecs.ServiceRegistry(RegistryArn=GetAtt(discovery, "Arn"))],
+        )
+    )
+
+    master_env = {
+        "BENCH_TARGET": Join("", ["http://", imports(x.LOAD_BALANCER_DNS), "/"]),
+        "BENCH_USERS": str(lt.users),
+        "BENCH_SPAWN_RATE": f"{lt.spawn_rate:g}",
+        "BENCH_RUN_TIME_S": str(lt.duration_s),
+        "BENCH_WORKERS": Ref(workers),
+        "BENCH_MASTER_BIND": "*",
+        "BENCH_WEB_UI": "false",
+    }
+    master = _task_definition(
+        template, MASTER_TASK_DEFINITION, h.locust_cpu, h.locust_memory, role,
+        _locust_container(MASTER_CONTAINER, scripts.master_script(), master_env, sources, imports, log_group,
+                          [scripts.MASTER_PORT, scripts.WEB_UI_PORT]),
+    )  # fmt: skip
+    worker = _task_definition(
+        template, WORKER_TASK_DEFINITION, h.locust_cpu, h.locust_memory, role,
+        _locust_container(WORKER_CONTAINER, scripts.worker_script(), {}, sources, imports, log_group, []),
+    )  # fmt: skip
+
+    # The cluster and subnets are the main stack's outputs (X<Key>): re-exporting an import is W6001.
+    outputs = {
+        "LocustSecurityGroup": ("Security group of every Locust task.", GetAtt(locust_group, "GroupId")),
+        "WebUiSecurityGroup": ("Added to a web-UI master: 8089 from AllowedIngressCidr.", GetAtt(web_group, "GroupId")),
+        "MasterTaskDefinition": ("Locust master task definition.", Ref(master)),
+        "WorkerTaskDefinition": ("Locust worker task definition.", Ref(worker)),
+        "LogGroupName": ("Logs of the harness; the master prints its results here.", Ref(log_group)),
+        "LocustWorkers": ("Default number of Locust workers.", Ref(workers)),
+        "FakeEndpointUrl": ("The fake endpoint inside the VPC.", IN_VPC_FAKE_ENDPOINT_URL),
+        "BenchCommand": (
+            "Runs the benchmark and pulls the results back (from the repository).",
+            Sub("litellm-bench-cfn bench aws --stack-name ${ProxyStackName} --harness-stack-name ${AWS::StackName} "
+                "--region ${AWS::Region}"),
+        ),
+    }  # fmt: skip
+    for name, (description, value) in outputs.items():
+        template.add_output(Output(name, Description=description, Value=value))
+    return template

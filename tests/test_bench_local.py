@@ -1,0 +1,91 @@
+"""`bench local` as a user runs it: short, bounded runs of the real proxy, Locust and the fake endpoint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from litellm_bench_cfn.bench.local_stack import ProxyVariant, apply_variant
+from litellm_bench_cfn.bench.variants import VARIANTS
+from litellm_bench_cfn.task_runtime import ContainerLaunch
+
+from .conftest import REPO_ROOT, require_modules
+
+require_modules("litellm", "locust")
+
+
+def bench(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "litellm_bench_cfn.cli", "bench", "local", "--results-dir", str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=300,
+    )
+    found = sorted(tmp_path.glob("local-*/results.json"))
+    return result, json.loads(found[-1].read_text()) if found else {}
+
+
+@pytest.mark.e2e
+def test_guide_scenario_reports_every_field_and_accounts_for_every_request(tmp_path: Path) -> None:
+    result, report = bench(
+        tmp_path, "--users", "10", "--spawn-rate", "10", "--duration", "8", "--baseline-duration", "4"
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "through the proxy" in result.stdout and "published" in result.stdout
+    assert "every request accounted for" in result.stdout
+    proxy = report["proxy"]["load"]
+    assert proxy["requests"] > 0 and proxy["failures"] == 0
+    assert set(proxy["latency_ms"]) == {"p50", "p95", "p99", "avg", "max"}
+    assert proxy["overhead_header_ms"]["count"] == proxy["requests"]
+    assert report["baseline"]["load"]["requests"] > 0
+    assert report["accounting"]["balanced"] and report["accounting"]["upstream_200"] == proxy["requests"]
+    assert set(report["measured_overhead_ms"]) == {"p50", "p95", "p99", "avg"}
+    assert {"proxy", "locust", "fake_endpoint"} <= set(report["proxy"]["cpu_s"])
+    assert report["proxy"]["cpu_s"]["locust"] > 0 and report["proxy"]["cpu_s"]["proxy"] > 0
+    assert report["published"]["rps"] == 1170
+    assert report["machine"]["litellm"] == "1.106.2"
+    html = next(tmp_path.glob("local-*/report.html")).read_text()
+    assert "<svg" in html and "Latency percentiles" in html
+
+
+@pytest.mark.e2e
+def test_rate_limited_scenario_caps_successes_at_the_quotas(tmp_path: Path) -> None:
+    result, report = bench(
+        tmp_path, "--scenario", "rate-limited", "--rpm-limit", "15", "--users", "10", "--spawn-rate", "10",
+        "--duration", "8",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    limits = report["rate_limit"]
+    assert limits["quota_rpm_total"] == 30
+    # The whole run sits in one 60 s quota window, so at most 15 successes per deployment.
+    assert all(count <= 15 for count in limits["upstream_successes_per_deployment"].values())
+    assert limits["client_successes"] <= 30 and limits["upstream_429"] > 0
+    assert "successes/minute against quotas summing to 30 RPM" in result.stdout
+
+
+def test_bad_flags_are_one_line_errors(tmp_path: Path) -> None:
+    result, _ = bench(tmp_path, "--users", "0")
+    assert result.returncode == 2 and result.stderr.strip() == "--users: must be at least 1 (got 0)"
+    result, _ = bench(tmp_path, "--template", str(tmp_path / "missing.yaml"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_variant_flags_are_appended_to_the_start_script() -> None:
+    launch = ContainerLaunch(
+        argv=("/bin/sh", "-c", "set -eu\nexec docker/prod_entrypoint.sh --config x\n"),
+        environment={"LITELLM_CONFIG_YAML": "model_list: []\n", "LITELLM_LOG": "ERROR"},
+        image="i",
+        port=4000,
+    )
+    debug = apply_variant(launch, VARIANTS["seeds-detailed-debug"])
+    assert debug.argv[-1].endswith("--config x --detailed_debug\n")
+    aws = apply_variant(launch, VARIANTS["aws-guidance-debug-log"])
+    assert aws.environment["LITELLM_LOG"] == "DEBUG"
+    unset = apply_variant(launch, ProxyVariant(name="x", env={"LITELLM_LOG": None}))
+    assert "LITELLM_LOG" not in unset.environment

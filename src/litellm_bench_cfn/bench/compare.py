@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..processes import ProcessFailed
 from .runner import BenchOptions, BenchReport, run_bench
 from .variants import variant_named
 
@@ -55,7 +56,14 @@ def run_compare(
             say(f"round {round_index + 1}/{rounds}: {variant.name}")
             options = replace(base, variant=variant, baseline_duration_s=0,
                               workdir=base.workdir / f"round{round_index + 1}-{variant.name}")  # fmt: skip
-            report = run_bench(options, say=say)
+            try:
+                report = run_bench(options, say=say)
+            except (ProcessFailed, RuntimeError, TimeoutError) as exc:
+                # One variant that cannot start (e.g. a server its version lacks) must not cost the others.
+                first_line = str(exc).splitlines()[0]
+                summaries[variant.name].rounds.append({"error": first_line})
+                say(f"  -> failed: {first_line}")
+                continue
             row = _round_row(report)
             summaries[variant.name].rounds.append(row)
             say(f"  -> {row['rps']:.1f} req/s, p50 {row['p50_ms']} ms, header overhead p50 {row['overhead_p50_ms']} ms")
@@ -68,6 +76,9 @@ def compare_table(summaries: list[VariantSummary]) -> str:
     header = ("variant", "RPS/worker", "vs first", "p50 ms", "p99 ms", "hdr p50", "hdr p99", "CPU ms/req", "failures")
     rows = [header]
     for s in summaries:
+        if all("error" in r for r in s.rounds):
+            rows.append((s.name, "failed", "-", "-", "-", "-", "-", "-", s.rounds[0]["error"][:60]))
+            continue
         rps = s.median("rps_per_worker")
         ratio = (s.median("rps") or 0.0) / ref_rps
         rows.append(
@@ -80,7 +91,7 @@ def compare_table(summaries: list[VariantSummary]) -> str:
                 f"{s.median('overhead_p50_ms') or 0:.2f}",
                 f"{s.median('overhead_p99_ms') or 0:.2f}",
                 f"{s.median('proxy_cpu_ms_per_request') or 0:.2f}",
-                str(sum(r["failures"] for r in s.rounds)),
+                str(sum(r.get("failures", 0) for r in s.rounds)),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]

@@ -78,13 +78,15 @@ def test_bad_flags_are_one_line_errors(tmp_path: Path) -> None:
 
 def test_variant_flags_are_appended_to_the_start_script() -> None:
     launch = ContainerLaunch(
-        argv=("/bin/sh", "-c", "set -eu\nexec docker/prod_entrypoint.sh --config x\n"),
+        argv=("/bin/sh", "-c", "set -eu\nexec docker/prod_entrypoint.sh --config x --run_gunicorn\n"),
         environment={"LITELLM_CONFIG_YAML": "model_list: []\n", "LITELLM_LOG": "ERROR"},
         image="i",
         port=4000,
     )
     debug = apply_variant(launch, VARIANTS["seeds-detailed-debug"])
     assert debug.argv[-1].endswith("--config x --detailed_debug\n")
+    uvicorn = apply_variant(launch, VARIANTS["uvicorn"])
+    assert uvicorn.argv[-1].endswith("--config x --timeout_worker_healthcheck 60\n")
     aws = apply_variant(launch, VARIANTS["aws-guidance-debug-log"])
     assert aws.environment["LITELLM_LOG"] == "DEBUG"
     unset = apply_variant(launch, ProxyVariant(name="x", env={"LITELLM_LOG": None}))

@@ -271,3 +271,22 @@ def test_committed_template_holds_no_secret_value(benchmark_template: dict[str, 
     assert "sk-1234" not in text and "{{resolve:secretsmanager:" in text
     for secret in of_type(benchmark_template["Resources"], "AWS::SecretsManager::Secret").values():
         assert "SecretString" not in secret["Properties"]
+
+
+def test_start_script_passes_the_config_file_and_the_measured_server(resources: dict[str, Any]) -> None:
+    container = proxy_container(resources)
+    assert container["EntryPoint"] == ["/bin/sh", "-c"]
+    exec_line = container["Command"][0].strip().splitlines()[-1]
+    # --config, not CONFIG_FILE_PATH: LiteLLM reads the DB pool settings only from --config.
+    assert exec_line.startswith('exec docker/prod_entrypoint.sh --config "$cfg"')
+    assert exec_line.endswith("--run_gunicorn")  # docs/performance.md, run 3
+
+
+def test_uvicorn_server_keeps_the_worker_boot_timeout() -> None:
+    spec = BenchmarkSpec.model_validate({"litellm": {"server": "uvicorn"}})
+    (container,) = [
+        c
+        for c in render_dict(spec)["Resources"]["ProxyTaskDefinition"]["Properties"]["ContainerDefinitions"]
+        if c["Name"] == "litellm"
+    ]
+    assert "--timeout_worker_healthcheck" in container["Command"][0] and "--run_gunicorn" not in container["Command"][0]

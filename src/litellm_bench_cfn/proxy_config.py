@@ -28,6 +28,7 @@ MASTER_KEY_SECRET_ENV = "LITELLM_MASTER_KEY_SECRET"
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 API_BASE_ENV = "BENCHMARK_API_BASE"
 CONFIG_INVALID_EXIT_CODE = 78  # EX_CONFIG from sysexits.h
+GUNICORN_FLAG = "--run_gunicorn"
 
 
 def litellm_config(spec: BenchmarkSpec) -> dict[str, Any]:
@@ -92,10 +93,14 @@ def start_script(spec: BenchmarkSpec) -> str:
         '--config "$cfg"',
         '--port "$PORT"',
         '--num_workers "$NUM_WORKERS"',
-        '--timeout_worker_healthcheck "$TIMEOUT_WORKER_HEALTHCHECK"',
     ]
+    if spec.litellm.server == "uvicorn":
+        # uvicorn's supervisor kills workers that boot slower than this; gunicorn ignores it.
+        flags.append('--timeout_worker_healthcheck "$TIMEOUT_WORKER_HEALTHCHECK"')
     if spec.litellm.max_requests_before_restart is not None:
         flags.append('--max_requests_before_restart "$MAX_REQUESTS_BEFORE_RESTART"')
+    if spec.litellm.server == "gunicorn":
+        flags.append(GUNICORN_FLAG)
     return (
         "set -eu\n"
         f'if [ -z "${{{CONFIG_ENV}:-}}" ]; then echo "litellm-bench-cfn: {CONFIG_ENV} is empty:'
@@ -117,7 +122,6 @@ def container_environment(spec: BenchmarkSpec) -> dict[str, str]:
     env = {
         CONFIG_ENV: litellm_config_yaml(spec),
         "PORT": str(spec.litellm.port),
-        "TIMEOUT_WORKER_HEALTHCHECK": str(spec.litellm.timeout_worker_healthcheck),
         "LITELLM_LOG": spec.litellm.log_level,
         "LITELLM_MODE": "PRODUCTION",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
@@ -125,6 +129,8 @@ def container_environment(spec: BenchmarkSpec) -> dict[str, str]:
         "DATABASE_USERNAME": spec.database.master_username,
         "STORE_MODEL_IN_DB": "True" if spec.litellm.store_model_in_db else "False",
     }
+    if spec.litellm.server == "uvicorn":
+        env["TIMEOUT_WORKER_HEALTHCHECK"] = str(spec.litellm.timeout_worker_healthcheck)
     if spec.litellm.max_requests_before_restart is not None:
         env["MAX_REQUESTS_BEFORE_RESTART"] = str(spec.litellm.max_requests_before_restart)
     return env

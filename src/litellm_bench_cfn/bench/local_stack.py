@@ -103,6 +103,8 @@ class ProxyVariant:
 
     name: str = "shipped"
     extra_flags: tuple[str, ...] = ()
+    drop_flags: tuple[str, ...] = ()
+    """Flags removed from the start script's exec line (e.g. to compare without --run_gunicorn)."""
     env: Mapping[str, str | None] = field(default_factory=dict)
     """Environment changes; None removes the variable."""
     config_patch: Mapping[str, Any] = field(default_factory=dict)
@@ -132,6 +134,8 @@ def apply_variant(launch: ContainerLaunch, variant: ProxyVariant) -> ContainerLa
         else:
             env[name] = value
     argv = list(launch.argv)
+    for flag in variant.drop_flags:
+        argv[-1] = argv[-1].replace(f" {flag}", "")
     if variant.extra_flags:
         # The start script ends with `exec docker/prod_entrypoint.sh ...`; flags go at its end.
         script = argv[-1].rstrip("\n") + " " + " ".join(variant.extra_flags) + "\n"

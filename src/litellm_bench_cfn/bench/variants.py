@@ -6,19 +6,21 @@ comparison isolates one setting. `shipped` is the template unchanged.
 
 from __future__ import annotations
 
+from ..proxy_config import GUNICORN_FLAG
 from .local_stack import ProxyVariant
 
 VARIANTS: dict[str, ProxyVariant] = {
     variant.name: variant
     for variant in (
         ProxyVariant(name="shipped"),
-        # Seed 001/003's stack runs the proxy with --detailed_debug.
-        ProxyVariant(name="seeds-detailed-debug", extra_flags=("--detailed_debug",)),
-        # AWS's guidance stack sets LITELLM_LOG=DEBUG.
-        ProxyVariant(name="aws-guidance-debug-log", env={"LITELLM_LOG": "DEBUG"}),
+        # Seed 001/003's stack runs the proxy with --detailed_debug (on LiteLLM's default server).
+        ProxyVariant(name="seeds-detailed-debug", drop_flags=(GUNICORN_FLAG,), extra_flags=("--detailed_debug",)),
+        # AWS's guidance stack sets LITELLM_LOG=DEBUG (on LiteLLM's default server).
+        ProxyVariant(name="aws-guidance-debug-log", drop_flags=(GUNICORN_FLAG,), env={"LITELLM_LOG": "DEBUG"}),
         # LiteLLM out of the box: no production env, config with the models and the key only.
         ProxyVariant(
             name="litellm-defaults",
+            drop_flags=(GUNICORN_FLAG,),
             env={"LITELLM_LOG": None, "LITELLM_MODE": None},
             config_patch={
                 "model_list": [
@@ -38,7 +40,12 @@ VARIANTS: dict[str, ProxyVariant] = {
         ProxyVariant(name="max-requests-before-restart-10000", extra_flags=("--max_requests_before_restart", "10000")),
         ProxyVariant(name="keepalive-75", extra_flags=("--keepalive_timeout", "75")),
         ProxyVariant(name="granian", extra_flags=("--run_granian",)),
-        ProxyVariant(name="gunicorn", extra_flags=("--run_gunicorn",)),
+        # The template ships gunicorn (docs/performance.md); this is uvicorn's own supervisor.
+        ProxyVariant(
+            name="uvicorn",
+            drop_flags=(GUNICORN_FLAG,),
+            extra_flags=("--timeout_worker_healthcheck", "60"),
+        ),
         ProxyVariant(name="no-aiohttp-transport", env={"DISABLE_AIOHTTP_TRANSPORT": "True"}),
         ProxyVariant(name="json-logs", config_patch={"litellm_settings": {"json_logs": True}}),
     )

@@ -20,9 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from awacs import logs as awacs_logs
-from awacs import secretsmanager as awacs_secrets
-from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import (
     GetAtt,
     ImportValue,
@@ -46,7 +43,8 @@ from .proxy_config import MASTER_KEY_SECRET_ENV
 from .spec import BenchmarkSpec
 from .stack import checkov
 from .stack import exports as x
-from .stack.iam import _ecs_tasks_trust
+from .stack.compute import rolling_deployment
+from .stack.iam import execution_role
 from .stack.service_discovery import FAKE_ENDPOINT_PORT, FAKE_ENDPOINT_SERVICE, IN_VPC_FAKE_ENDPOINT_URL
 from .versions import LOCUST_VERSION
 
@@ -210,31 +208,8 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
         )
     )
     # Public images: no ECR access. Only this stack's log group and the imported master-key secret.
-    role = template.add_resource(
-        iam.Role(
-            "HarnessExecutionRole",
-            AssumeRolePolicyDocument=_ecs_tasks_trust(),
-            Policies=[
-                iam.Policy(
-                    PolicyName="harness-task-execution",
-                    PolicyDocument=PolicyDocument(
-                        Version="2012-10-17",
-                        Statement=[
-                            Statement(
-                                Effect=Allow,
-                                Action=[awacs_logs.CreateLogStream, awacs_logs.PutLogEvents],
-                                Resource=[GetAtt(log_group, "Arn")],
-                            ),
-                            Statement(
-                                Effect=Allow,
-                                Action=[awacs_secrets.GetSecretValue],
-                                Resource=[imports(x.MASTER_KEY_SECRET)],
-                            ),
-                        ],
-                    ),
-                )
-            ],
-        )
+    role = execution_role(
+        template, "HarnessExecutionRole", "harness-task-execution", log_group, [imports(x.MASTER_KEY_SECRET)]
     )
 
     fake_group = _group(
@@ -306,11 +281,7 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
             DesiredCount=Ref(fake_tasks),
             LaunchType="FARGATE",
             PropagateTags="SERVICE",
-            DeploymentConfiguration=ecs.DeploymentConfiguration(
-                MinimumHealthyPercent=100,
-                MaximumPercent=200,
-                DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
-            ),
+            DeploymentConfiguration=rolling_deployment(),
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
                     AssignPublicIp="DISABLED",

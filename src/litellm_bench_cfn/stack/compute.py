@@ -42,6 +42,15 @@ def database_host(database: Database) -> Join:
     return Join(":", [GetAtt(database.instance, "Endpoint.Address"), GetAtt(database.instance, "Endpoint.Port")])
 
 
+def rolling_deployment() -> ecs.DeploymentConfiguration:
+    """Full capacity during a rollout, and back to the last good revision if the new one fails."""
+    return ecs.DeploymentConfiguration(
+        MinimumHealthyPercent=100,
+        MaximumPercent=200,
+        DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+    )
+
+
 def _log_configuration(log_group: logs.LogGroup, prefix: str) -> ecs.LogConfiguration:
     return ecs.LogConfiguration(
         LogDriver="awslogs",
@@ -192,11 +201,7 @@ def add_compute(
             # A real start: migrations (init container or in the proxy), then workers booting.
             HealthCheckGracePeriodSeconds=spec.container_health_check.start_period_s
             + spec.migrations.expected_duration_s,
-            DeploymentConfiguration=ecs.DeploymentConfiguration(
-                MinimumHealthyPercent=100,
-                MaximumPercent=200,
-                DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
-            ),
+            DeploymentConfiguration=rolling_deployment(),
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
                     AssignPublicIp="DISABLED",

@@ -20,12 +20,42 @@ class Roles:
     task: iam.Role
 
 
-def _ecs_tasks_trust() -> PolicyDocument:
+def ecs_tasks_trust() -> PolicyDocument:
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
             Statement(Effect=Allow, Principal=Principal("Service", "ecs-tasks.amazonaws.com"), Action=[AssumeRole])
         ],
+    )
+
+
+def execution_role(
+    template: Template, title: str, policy_name: str, log_group: logs.LogGroup, secret_arns: Sequence[object]
+) -> iam.Role:
+    """An ECS task execution role allowed only to write `log_group` and read `secret_arns`.
+
+    The images are public (ghcr.io, Docker Hub, ECR Public), so it needs no ECR access."""
+    return template.add_resource(
+        iam.Role(
+            title,
+            AssumeRolePolicyDocument=ecs_tasks_trust(),
+            Policies=[
+                iam.Policy(
+                    PolicyName=policy_name,
+                    PolicyDocument=PolicyDocument(
+                        Version="2012-10-17",
+                        Statement=[
+                            Statement(
+                                Effect=Allow,
+                                Action=[awacs_logs.CreateLogStream, awacs_logs.PutLogEvents],
+                                Resource=[GetAtt(log_group, "Arn")],
+                            ),
+                            Statement(Effect=Allow, Action=[awacs_secrets.GetSecretValue], Resource=list(secret_arns)),
+                        ],
+                    ),
+                )
+            ],
+        )
     )
 
 
@@ -35,37 +65,10 @@ def add_roles(
     log_group: logs.LogGroup,
     extra_secrets: Sequence[secretsmanager.Secret] = (),
 ) -> Roles:
-    # The image is public (ghcr.io), so the execution role needs no ECR access: only the log
-    # stream of this stack's log group and the secrets it injects (three, plus Redis's if enabled).
-    execution = template.add_resource(
-        iam.Role(
-            "TaskExecutionRole",
-            AssumeRolePolicyDocument=_ecs_tasks_trust(),
-            Policies=[
-                iam.Policy(
-                    PolicyName="litellm-task-execution",
-                    PolicyDocument=PolicyDocument(
-                        Version="2012-10-17",
-                        Statement=[
-                            Statement(
-                                Effect=Allow,
-                                Action=[awacs_logs.CreateLogStream, awacs_logs.PutLogEvents],
-                                Resource=[GetAtt(log_group, "Arn")],
-                            ),
-                            Statement(
-                                Effect=Allow,
-                                Action=[awacs_secrets.GetSecretValue],
-                                Resource=[
-                                    Ref(s)
-                                    for s in (secrets.db_password, secrets.master_key, secrets.salt_key, *extra_secrets)
-                                ],
-                            ),
-                        ],
-                    ),
-                )
-            ],
-        )
+    injected = (secrets.db_password, secrets.master_key, secrets.salt_key, *extra_secrets)  # Redis's if enabled
+    execution = execution_role(
+        template, "TaskExecutionRole", "litellm-task-execution", log_group, [Ref(s) for s in injected]
     )
     # The proxy itself calls no AWS API: its config arrives in the task definition.
-    task = template.add_resource(iam.Role("TaskRole", AssumeRolePolicyDocument=_ecs_tasks_trust()))
+    task = template.add_resource(iam.Role("TaskRole", AssumeRolePolicyDocument=ecs_tasks_trust()))
     return Roles(execution=execution, task=task)

@@ -45,6 +45,7 @@ from .stack import checkov
 from .stack import exports as x
 from .stack.compute import rolling_deployment
 from .stack.iam import execution_role
+from .stack.security_groups import security_group
 from .stack.service_discovery import FAKE_ENDPOINT_PORT, FAKE_ENDPOINT_SERVICE, IN_VPC_FAKE_ENDPOINT_URL
 from .versions import LOCUST_VERSION
 
@@ -81,16 +82,7 @@ def _env(values: dict[str, Any]) -> list[ecs.Environment]:
 
 
 def _group(template: Template, title: str, description: str, imports: Imports) -> ec2.SecurityGroup:
-    return template.add_resource(
-        ec2.SecurityGroup(
-            title,
-            GroupDescription=description,
-            VpcId=imports(x.VPC_ID),
-            SecurityGroupEgress=[
-                ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description="All outbound")
-            ],
-        )
-    )
+    return security_group(template, title, description, imports(x.VPC_ID))
 
 
 def _ingress(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..harness_scripts import RESULTS_MARKER
-from .locust_run import LoadResult, LoadShape, aggregate_stats, read_history
+from .locust_run import LoadResult, LoadShape, result_from_files
 from .published import FOUR_INSTANCES, PUBLISHED_RPS_PER_WORKER
 from .report import _chart, _ms, _series
 
@@ -90,22 +90,16 @@ def load_result(directory: Path, target: str, shape: LoadShape, exit_code: int, 
     stats = directory / "run_stats.json"  # complete at shutdown, unlike the CSV (flushed once a second)
     if not stats.exists():
         raise ResultsMissing(f"the results hold no {stats.name}: Locust wrote no statistics (exit {exit_code})")
-    totals = aggregate_stats(json.loads(stats.read_text()))
-    overhead_file = directory / "overhead.json"
-    errors = directory / "errors.txt"
-    return LoadResult(
+    return result_from_files(
         target=target,
         shape=shape,
-        requests=totals["requests"],
-        failures=totals["failures"],
-        rps=totals["rps"],
-        latency_ms=totals["latency_ms"],
-        overhead_header_ms=json.loads(overhead_file.read_text()) if overhead_file.exists() else None,
+        stats_json=stats,
+        overhead_json=directory / "overhead.json",
+        errors_file=directory / "errors.txt",
+        history_csv=directory / "run_stats_history.csv",
         locust_cpu_s=0.0,
         wall_s=wall_s,
         exit_code=exit_code,
-        failure_samples=errors.read_text(errors="replace").splitlines()[:5] if errors.exists() else [],
-        history=read_history(directory / "run_stats_history.csv"),
     )
 
 

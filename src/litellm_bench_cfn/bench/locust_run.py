@@ -193,20 +193,44 @@ def run_locust(
     wall = time.monotonic() - started
     if not stats_json.exists():
         raise RuntimeError(f"locust ({name}) wrote no stats (exit {exit_code}):\n{locust.log_tail()}")
-    totals = aggregate_stats(json.loads(stats_json.read_text()))
-    overhead = json.loads(overhead_json.read_text()) if overhead_json.exists() else None
-    samples = errors_file.read_text(errors="replace").splitlines()[:5] if errors_file.exists() else []
-    return LoadResult(
+    return result_from_files(
         target=host,
+        shape=shape,
+        stats_json=stats_json,
+        overhead_json=overhead_json,
+        errors_file=errors_file,
+        history_csv=Path(f"{prefix}_stats_history.csv"),
+        locust_cpu_s=locust_cpu,
+        wall_s=wall,
+        exit_code=exit_code if exit_code is not None else -1,
+    )
+
+
+def result_from_files(
+    *,
+    target: str,
+    shape: LoadShape,
+    stats_json: Path,
+    overhead_json: Path,
+    errors_file: Path,
+    history_csv: Path,
+    locust_cpu_s: float,
+    wall_s: float,
+    exit_code: int,
+) -> LoadResult:
+    """A LoadResult from what one Locust run wrote (locally, or pulled back from an in-VPC master)."""
+    totals = aggregate_stats(json.loads(stats_json.read_text()))
+    return LoadResult(
+        target=target,
         shape=shape,
         requests=totals["requests"],
         failures=totals["failures"],
         rps=totals["rps"],
         latency_ms=totals["latency_ms"],
-        overhead_header_ms=overhead,
-        locust_cpu_s=locust_cpu,
-        wall_s=wall,
-        exit_code=exit_code if exit_code is not None else -1,
-        failure_samples=samples,
-        history=read_history(Path(f"{prefix}_stats_history.csv")),
+        overhead_header_ms=json.loads(overhead_json.read_text()) if overhead_json.exists() else None,
+        locust_cpu_s=locust_cpu_s,
+        wall_s=wall_s,
+        exit_code=exit_code,
+        failure_samples=errors_file.read_text(errors="replace").splitlines()[:5] if errors_file.exists() else [],
+        history=read_history(history_csv),
     )

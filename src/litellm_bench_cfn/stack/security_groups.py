@@ -21,12 +21,13 @@ class SecurityGroups:
     database: ec2.SecurityGroup
 
 
-def _group(template: Template, title: str, description: str, network: Network) -> ec2.SecurityGroup:
+def security_group(template: Template, title: str, description: str, vpc_id: object) -> ec2.SecurityGroup:
+    """A group with no inbound rule (added one by one) and all outbound."""
     return template.add_resource(
         ec2.SecurityGroup(
             title,
             GroupDescription=description,
-            VpcId=Ref(network.vpc),
+            VpcId=vpc_id,
             SecurityGroupEgress=[
                 ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description="All outbound")
             ],
@@ -35,11 +36,15 @@ def _group(template: Template, title: str, description: str, network: Network) -
 
 
 def add_security_groups(template: Template, network: Network, params: Parameters, proxy_port: int) -> SecurityGroups:
-    alb = _group(template, "LoadBalancerSecurityGroup", "LiteLLM load balancer: HTTP from the allowed CIDR", network)
-    tasks = _group(
-        template, "TaskSecurityGroup", "LiteLLM proxy tasks: proxy port from the load balancer only", network
+    alb = security_group(
+        template, "LoadBalancerSecurityGroup", "LiteLLM load balancer: HTTP from the allowed CIDR", Ref(network.vpc)
     )
-    db = _group(template, "DatabaseSecurityGroup", "LiteLLM PostgreSQL: 5432 from the proxy tasks only", network)
+    tasks = security_group(
+        template, "TaskSecurityGroup", "LiteLLM proxy tasks: proxy port from the load balancer only", Ref(network.vpc)
+    )
+    db = security_group(
+        template, "DatabaseSecurityGroup", "LiteLLM PostgreSQL: 5432 from the proxy tasks only", Ref(network.vpc)
+    )
     template.add_resource(
         ec2.SecurityGroupIngress(
             "LoadBalancerHttpIngress",

@@ -16,6 +16,22 @@ if [[ ! -x .venv/bin/python ]]; then
   echo "bootstrap: creating .venv"
   "$python" -m venv .venv
 fi
+# Real servers the end-to-end tests and `bench local` start on loopback (PostgreSQL for the
+# migration tests, Redis for templates whose proxy uses it). Debian's packages; installed only
+# where they are missing and we may install (root with apt-get), else the tests that need them skip.
+debian_packages=()
+command -v redis-server >/dev/null 2>&1 || debian_packages+=(redis-server)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || debian_packages+=(postgresql)
+if ((${#debian_packages[@]})); then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing Debian packages: ${debian_packages[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${debian_packages[@]}" >/dev/null
+  else
+    echo "bootstrap: not installed (needs root and apt-get): ${debian_packages[*]}; the tests that use them skip" >&2
+  fi
+fi
+
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 stamp=.venv/.bootstrap-stamp
 want=$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)

@@ -479,6 +479,7 @@ cmd_delete() {
   info "deleting $STACK_NAME; waiting up to ${WAIT_TIMEOUT}s"
   wait_stack delete || exit 1
   info "stack $STACK_NAME deleted (a template bucket litellm-bench-cfn-ACCOUNT-REGION, if one was made, is kept)"
+  info "kept: the DB's final snapshot and the salt key secret $STACK_NAME/salt-key-* a restore needs (docs/deploy.md)"
 }
 
 case "$COMMAND" in

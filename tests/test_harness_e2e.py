@@ -5,7 +5,9 @@ The fake endpoint, Locust master and Locust worker are started with the EXACT en
 `sh -c` scripts decode the shipped code and exec it), imports resolved to local values, the master
 key injected as ECS would inject the imported secret. What differs from ECS is only what ECS
 container overrides would differ in: the load shape (10 users, 10 s), loopback bind addresses and
-ports, TMPDIR, PATH (locust from .venv/bin instead of the image's). The proxy is the main template's
+ports, TMPDIR, PATH (python3 and locust from .venv/bin, where the pinned Locust is installed, so the
+scripts' pip-install step finds it and installs nothing; tests/test_infra.py runs that step with a
+stand-in python3 that has no Locust). The proxy is the main template's
 proxy container (bench local's launcher) pointed at the harness's fake endpoint. The master's log
 must then hold a results block that `bench aws` parses into results with requests and the overhead.
 """

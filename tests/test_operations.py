@@ -71,7 +71,10 @@ def test_migrations_container_never_disables_schema_updates(resources: dict[str,
 
 
 def test_proxy_starts_only_after_migrations_succeeded(resources: dict[str, Any]) -> None:
-    assert containers(resources)["litellm"]["DependsOn"] == [{"ContainerName": "migrations", "Condition": "SUCCESS"}]
+    assert containers(resources)["litellm"]["DependsOn"] == [
+        {"ContainerName": "rds-ca-bundle", "Condition": "SUCCESS"},  # the RDS CA bundle (stack/database_tls.py)
+        {"ContainerName": "migrations", "Condition": "SUCCESS"},
+    ]
 
 
 def test_proxy_does_not_migrate_the_schema_itself(resources: dict[str, Any]) -> None:
@@ -80,8 +83,10 @@ def test_proxy_does_not_migrate_the_schema_itself(resources: dict[str, Any]) -> 
 
 def test_in_proxy_migrations_render_a_single_container_that_migrates() -> None:
     resources = render_dict(BenchmarkSpec.model_validate({"migrations": {"mode": "in_proxy"}}))["Resources"]
-    (proxy,) = props(resources, "ProxyTaskDefinition")["ContainerDefinitions"]
-    assert "DISABLE_SCHEMA_UPDATE" not in env(proxy) and "DependsOn" not in proxy
+    ca_bundle, proxy = props(resources, "ProxyTaskDefinition")["ContainerDefinitions"]
+    assert ca_bundle["Name"] == "rds-ca-bundle" and proxy["Name"] == "litellm"
+    assert "DISABLE_SCHEMA_UPDATE" not in env(proxy)
+    assert proxy["DependsOn"] == [{"ContainerName": "rds-ca-bundle", "Condition": "SUCCESS"}]
 
 
 def test_grace_period_covers_migrations_and_worker_start(resources: dict[str, Any]) -> None:
@@ -134,9 +139,11 @@ def test_https_ingress_is_limited_to_the_allowed_cidr(resources: dict[str, Any])
 
 
 def test_no_ingress_is_open_beyond_the_cidr_parameter(resources: dict[str, Any]) -> None:
+    """Besides the parameter, only a NAT gateway's own address (/32: the in-VPC harness, issue 13 item 6)."""
+    nat_addresses = [{"Fn::Join": ["", [{"Ref": name}, "/32"]]} for name in of_type(resources, "AWS::EC2::EIP")]
     for name, rule in of_type(resources, "AWS::EC2::SecurityGroupIngress").items():
         cidr = rule["Properties"].get("CidrIp")
-        assert cidr in (None, {"Ref": "AllowedIngressCidr"}), name
+        assert cidr in (None, {"Ref": "AllowedIngressCidr"}, *nat_addresses), name
 
 
 def test_load_balancer_drops_invalid_header_fields(resources: dict[str, Any]) -> None:

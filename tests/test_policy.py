@@ -113,6 +113,18 @@ SECURITY_DRIFTS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
         "ingress_only_from_the_cidr_parameter_or_a_group",
         lambda t: t["Resources"]["LoadBalancerHttpIngress"]["Properties"].update(CidrIp="0.0.0.0/0"),
     ),
+    "nat ingress widened": (
+        "ingress_only_from_the_cidr_parameter_or_a_group",
+        lambda t: t["Resources"]["LoadBalancerHttpIngressFromNat"]["Properties"].update(
+            CidrIp={"Fn::Join": ["", [{"Ref": "NatGatewayIp"}, "/8"]]}
+        ),
+    ),
+    "joined ingress from elsewhere": (
+        "ingress_only_from_the_cidr_parameter_or_a_group",
+        lambda t: t["Resources"]["LoadBalancerHttpIngressFromNat"]["Properties"].update(
+            CidrIp={"Fn::Join": ["", ["0.0.0.0", "/0"]]}
+        ),
+    ),
     "weak tls policy": (
         "https_listeners_use_tls13_policy",
         lambda t: t["Resources"]["HttpsListener"]["Properties"].update(SslPolicy="ELBSecurityPolicy-2016-08"),

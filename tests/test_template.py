@@ -107,10 +107,14 @@ def test_tasks_accept_the_proxy_port_only_from_the_load_balancer(resources: dict
 
 
 def test_load_balancer_accepts_http_from_the_allowed_cidr_parameter(resources: dict[str, Any]) -> None:
+    """The allowed CIDR, and (harness hooks on: issue 13 item 6) this VPC's NAT address for the in-VPC Locust."""
     rules = ingress_rules(resources, "LoadBalancerSecurityGroup")
+    nat = {"Fn::Join": ["", [ref("NatGatewayIp"), "/32"]]}
     assert {(r["FromPort"], json.dumps(r["CidrIp"])) for r in rules} <= {
         (80, json.dumps(ref("AllowedIngressCidr"))),
         (443, json.dumps(ref("AllowedIngressCidr"))),
+        (80, json.dumps(nat)),
+        (443, json.dumps(nat)),
     }
     assert any(r["FromPort"] == 80 for r in rules)
 

@@ -25,8 +25,17 @@ GUIDE_PROMPT_CHARS = (36 + len(" This is a test there will be no cache hits and 
 REQUEST_BYTES = GUIDE_PROMPT_CHARS + 200
 RESPONSE_BYTES = 700
 SECRETS_IN_STACK = 3  # DB password, master key, salt key
-PUBLIC_IPV4_IN_STACK = 3  # the ALB's two (one per public subnet) and the NAT gateway's Elastic IP
-NAT_GATEWAYS_IN_STACK = 1
+ALB_PUBLIC_IPV4 = 2  # one per public subnet
+
+
+def nat_gateways_in_stack(spec: BenchmarkSpec) -> int:
+    """`network.nat_gateways`: 1 for both AZs, or one per AZ (stack/network.py)."""
+    return spec.network.nat_gateways
+
+
+def public_ipv4_in_stack(spec: BenchmarkSpec) -> int:
+    """The ALB's addresses and one Elastic IP per NAT gateway."""
+    return ALB_PUBLIC_IPV4 + nat_gateways_in_stack(spec)
 
 
 class PricingError(ValueError):
@@ -230,15 +239,15 @@ def components(
         ),
         Component(
             "NAT gateway",
-            f"{NAT_GATEWAYS_IN_STACK} x ${table['nat_gateway']['hour']}/hour + {usage.nat_gb_month:g} GB/month x "
+            f"{nat_gateways_in_stack(spec)} x ${table['nat_gateway']['hour']}/hour + {usage.nat_gb_month:g} GB/month x "
             f"${table['nat_gateway']['gb_processed']}/GB",
-            NAT_GATEWAYS_IN_STACK * table["nat_gateway"]["hour"]
+            nat_gateways_in_stack(spec) * table["nat_gateway"]["hour"]
             + usage.nat_gb_month * table["nat_gateway"]["gb_processed"] / HOURS_PER_MONTH,
         ),
         Component(
             "Public IPv4",
-            f"{PUBLIC_IPV4_IN_STACK} addresses x ${table['public_ipv4_hour']}/hour",
-            PUBLIC_IPV4_IN_STACK * table["public_ipv4_hour"],
+            f"{public_ipv4_in_stack(spec)} addresses x ${table['public_ipv4_hour']}/hour",
+            public_ipv4_in_stack(spec) * table["public_ipv4_hour"],
         ),
         Component(
             "Data transfer out",
@@ -323,12 +332,12 @@ def run_items(spec: BenchmarkSpec, table: dict[str, Any], parts: list[Component]
     add(
         "NAT gateway",
         f"{started_h} started hour(s) + {upstream_gb:.1f} GB to the fake endpoint",
-        nat["hour"] * NAT_GATEWAYS_IN_STACK * started_h + upstream_gb * nat["gb_processed"],
+        nat["hour"] * nat_gateways_in_stack(spec) * started_h + upstream_gb * nat["gb_processed"],
     )
     add(
         "Public IPv4",
-        f"{PUBLIC_IPV4_IN_STACK} x {started_h} started hour(s)",
-        PUBLIC_IPV4_IN_STACK * table["public_ipv4_hour"] * started_h,
+        f"{public_ipv4_in_stack(spec)} x {started_h} started hour(s)",
+        public_ipv4_in_stack(spec) * table["public_ipv4_hour"] * started_h,
     )
     out_gb = requests * (REQUEST_BYTES + RESPONSE_BYTES) / 1e9
     add("Data transfer out", f"{out_gb:.1f} GB (prompts upstream, responses)", out_gb * table["data_transfer_out_gb"])

@@ -3,8 +3,13 @@
 Delivery is the proxy config's (proxy_config.py): no image is built. Each container runs a public,
 pinned image with its entrypoint replaced by a short POSIX sh script; the product's code travels in
 the task definition as a gzip+base64 environment variable that the script decodes to a file. The
-scripts use only `sh`, `base64`, `gzip` and `python3`, which both images (Debian-based python) have,
-and so does the machine the offline test runs them on.
+scripts use only `sh`, `base64`, `gzip` and `python3`, which the image (ECR Public's mirror of the
+Docker official python image) has, and so does the machine the offline test runs them on.
+
+Locust is not published on ECR Public, and Docker Hub rate-limits anonymous pulls per source IP
+(every task leaves through the same NAT address), so the Locust tasks run the same python image and
+pip-install the pinned Locust from PyPI before they start, unless that version is already there
+(a prebuilt image, or the offline test's virtualenv). A failed install exits before Locust starts.
 
 The master prints its results (Locust's CSV files and the locustfile's overhead JSON, as a tar.gz in
 base64) between RESULTS_MARKER lines on stdout, i.e. into CloudWatch Logs, from where `bench aws`
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .proxy_config import CONFIG_INVALID_EXIT_CODE, MASTER_KEY_ENV, MASTER_KEY_SECRET_ENV
+from .versions import LOCUST_VERSION
 
 FAKE_CODE_ENV = "FAKE_ENDPOINT_PY_GZ"
 LOCUST_CODE_ENV = "LOCUSTFILE_PY_GZ"
@@ -27,6 +33,8 @@ RESULTS_MARKER = "LITELLM-BENCH-RESULTS"
 RESULTS_CHUNK = 4000
 MASTER_PORT = 5557
 WEB_UI_PORT = 8089
+LOCUST_REQUIREMENT = f"locust=={LOCUST_VERSION}"
+LOCUST_INSTALL_FAILED_EXIT_CODE = 69  # EX_UNAVAILABLE from sysexits.h
 WORKER_WAIT_S = 300
 """Seconds the master waits for its workers before it gives up (Locust's --expect-workers-max-wait)."""
 AUTOQUIT_S = 30
@@ -74,10 +82,23 @@ def fake_endpoint_script() -> str:
     )
 
 
+def install_locust_script() -> str:
+    """sh: pip-install the pinned Locust unless that version is already importable; exit 69 if pip fails."""
+    installed = f"import importlib.metadata as m, sys; sys.exit(m.version('locust') != '{LOCUST_VERSION}')"
+    return (
+        f'if ! python3 -c "{installed}" 2>/dev/null; then\n'
+        "  python3 -m pip install --quiet --no-cache-dir --disable-pip-version-check --root-user-action=ignore "
+        f'"{LOCUST_REQUIREMENT}" || {{ echo "litellm-bench-cfn: pip could not install {LOCUST_REQUIREMENT} from PyPI'
+        f' (the task needs outbound HTTPS through the NAT gateway)" >&2; exit {LOCUST_INSTALL_FAILED_EXIT_CODE}; }}\n'
+        "fi\n"
+    )
+
+
 def _locust_prelude() -> str:
     return (
         "set -eu\n"
-        f'if [ -z "${{{MASTER_KEY_SECRET_ENV}:-}}" ]; then echo "litellm-bench-cfn: {MASTER_KEY_SECRET_ENV}'
+        + install_locust_script()
+        + f'if [ -z "${{{MASTER_KEY_SECRET_ENV}:-}}" ]; then echo "litellm-bench-cfn: {MASTER_KEY_SECRET_ENV}'
         f' is empty" >&2; exit {CONFIG_INVALID_EXIT_CODE}; fi\n'
         f'export {MASTER_KEY_ENV}="sk-${MASTER_KEY_SECRET_ENV}"\n'
         f"unset {MASTER_KEY_SECRET_ENV}\n"

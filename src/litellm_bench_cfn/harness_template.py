@@ -44,20 +44,33 @@ from .spec import BenchmarkSpec
 from .stack import checkov
 from .stack import exports as x
 from .stack.compute import rolling_deployment
+from .stack.console import console_interface
 from .stack.iam import execution_role
 from .stack.security_groups import security_group
 from .stack.service_discovery import FAKE_ENDPOINT_PORT, FAKE_ENDPOINT_SERVICE, IN_VPC_FAKE_ENDPOINT_URL
-from .versions import LOCUST_VERSION
 
 DEFAULT_PROXY_STACK_NAME = "litellm-bench"  # scripts/deploy.sh and aws/launch.py's default
-FAKE_ENDPOINT_IMAGE = "public.ecr.aws/docker/library/python:3.12.11-slim-bookworm"
-LOCUST_IMAGE = f"locustio/locust:{LOCUST_VERSION}"
+PYTHON_IMAGE = "public.ecr.aws/docker/library/python:3.12.11-slim-bookworm"
+"""ECR Public's mirror of Docker's official image: no anonymous Docker Hub pull (rate-limited per NAT address)."""
+FAKE_ENDPOINT_IMAGE = PYTHON_IMAGE
+LOCUST_IMAGE = PYTHON_IMAGE  # the start script pip-installs harness_scripts.LOCUST_REQUIREMENT (not on ECR Public)
 FAKE_CONTAINER = "fake-openai"
 MASTER_CONTAINER = "locust-master"
 WORKER_CONTAINER = "locust-worker"
 FAKE_TASK_DEFINITION = "FakeEndpointTaskDefinition"
 MASTER_TASK_DEFINITION = "LocustMasterTaskDefinition"
 WORKER_TASK_DEFINITION = "LocustWorkerTaskDefinition"
+PARAMETER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Main stack", ("ProxyStackName",)),
+    ("Harness sizing", ("FakeEndpointTasks", "LocustWorkers")),
+    ("Network and access", ("AllowedIngressCidr",)),
+)
+PARAMETER_LABELS: dict[str, str] = {
+    "ProxyStackName": "Name of the main (proxy) stack",
+    "FakeEndpointTasks": "Fake OpenAI endpoint tasks",
+    "LocustWorkers": "Locust workers per run (default)",
+    "AllowedIngressCidr": "Who may open the Locust web UI",
+}
 
 
 @dataclass(frozen=True)
@@ -149,6 +162,7 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
         "(launch after the main stack; delete after the benchmark)"
     )
     template.set_version("2010-09-09")
+    template.set_metadata(console_interface(PARAMETER_GROUPS, PARAMETER_LABELS))
     stack = template.add_parameter(
         Parameter(
             "ProxyStackName",

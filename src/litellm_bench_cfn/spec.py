@@ -104,7 +104,11 @@ class ScalingSpec(_Model):
 
 
 class DatabaseSpec(_Model):
-    engine_version: str = POSTGRES_ENGINE_VERSION
+    engine_version: Annotated[str, Field(pattern=r"^\d+(\.\d+)?$")] = Field(
+        POSTGRES_ENGINE_VERSION,
+        description="RDS PostgreSQL version: a major (RDS picks a supported minor, minors upgrade "
+        "automatically) or major.minor; the parameter group family follows its major (versions.py).",
+    )
     instance_class: str = "db.r6g.xlarge"
     allocated_storage_gib: Annotated[int, Field(ge=20, le=65536)] = 200
     storage_type: Literal["gp2", "gp3", "io1", "io2"] = "gp3"
@@ -134,6 +138,11 @@ class NetworkSpec(_Model):
     public_subnets: tuple[Cidr, Cidr] = ("10.0.1.0/24", "10.0.2.0/24")
     private_subnets: tuple[Cidr, Cidr] = ("10.0.11.0/24", "10.0.12.0/24")
     allowed_ingress_cidr: Cidr = Field("0.0.0.0/0", description="Who may reach the load balancer.")
+    nat_gateways: Literal[1, 2] = Field(
+        1,
+        description="1: one NAT gateway for both AZs (cheaper; an outage of its AZ cuts every task's image "
+        "pulls, secrets, logs and upstream calls); 2: one per AZ, each private subnet routed through its own.",
+    )
 
 
 class HealthCheckSpec(_Model):

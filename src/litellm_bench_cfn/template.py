@@ -6,7 +6,8 @@ from troposphere import Ref, Template
 
 from .spec import BenchmarkSpec
 from .stack.compute import add_compute
-from .stack.database import add_database
+from .stack.console import console_interface
+from .stack.database import DELETION_POLICY, add_database, keeps_data
 from .stack.exports import add_exports
 from .stack.iam import add_roles
 from .stack.load_balancer import add_load_balancer
@@ -29,16 +30,7 @@ GUIDE_FAKE_ENDPOINT = "https://exampleopenaiendpoint-production.up.railway.app/"
 def _console_interface(template: Template, harness: bool) -> None:
     groups = (*PARAMETER_GROUPS, *OPTION_PARAMETER_GROUPS, *(HARNESS_PARAMETER_GROUPS if harness else ()))
     labels = {**PARAMETER_LABELS, **OPTION_PARAMETER_LABELS, **(HARNESS_PARAMETER_LABELS if harness else {})}
-    template.set_metadata(
-        {
-            "AWS::CloudFormation::Interface": {
-                "ParameterGroups": [
-                    {"Label": {"default": label}, "Parameters": list(names)} for label, names in groups
-                ],
-                "ParameterLabels": {name: {"default": text} for name, text in sorted(labels.items())},
-            }
-        }
-    )
+    template.set_metadata(console_interface(groups, labels))
 
 
 def build_template(spec: BenchmarkSpec) -> Template:
@@ -49,9 +41,9 @@ def build_template(spec: BenchmarkSpec) -> Template:
     options = add_options(template, spec)
     add_rules(template, params, spec.scaling.max_tasks)
     network = add_network(template, spec.network)
-    groups = add_security_groups(template, network, params, spec.litellm.port)
+    groups = add_security_groups(template, network, params, spec.litellm.port, admit_nat=spec.harness.enabled)
     discovery = add_service_discovery(template, spec, network)
-    secrets = add_secrets(template)
+    secrets = add_secrets(template, keep_salt_key=keeps_data(DELETION_POLICY))
     log_group = add_log_group(template, spec.observability)
     redis = add_redis(template, spec, network, groups)
     roles = add_roles(template, secrets, log_group, extra_secrets=[redis.auth_token] if redis else [])

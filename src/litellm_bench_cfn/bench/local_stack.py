@@ -31,7 +31,15 @@ from ..stack.compute import PROXY_CONTAINER
 from ..task_runtime import ContainerLaunch, Resolver, container_launch
 
 PROXY_TASK_DEFINITION = "ProxyTaskDefinition"
-DATABASE_ENV = ("DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_PASSWORD", "DATABASE_NAME", "DATABASE_URL")
+DATABASE_ENV = (
+    "DATABASE_HOST",
+    "DATABASE_USERNAME",
+    "DATABASE_PASSWORD",
+    "DATABASE_NAME",
+    "DATABASE_URL",
+    "DATABASE_SSLMODE",
+    "DATABASE_SSLROOTCERT",
+)
 ENTRYPOINT_SHIM = """#!/bin/sh
 # Stand-in for the image's docker/prod_entrypoint.sh: exec the proxy CLI.
 exec "{litellm}" "$@"

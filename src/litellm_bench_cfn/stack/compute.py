@@ -8,6 +8,7 @@ from troposphere import GetAtt, Join, Ref, Region, Template, ecs, logs
 
 from .. import proxy_config
 from ..spec import BenchmarkSpec
+from . import database_tls
 from .database import Database
 from .iam import Roles
 from .load_balancer import LoadBalancer
@@ -172,6 +173,11 @@ def add_compute(
     containers = [proxy_container(spec, params, secrets, database, log_group, redis, discovery)]
     if spec.migrations.mode == "init_container":
         containers.insert(0, migrations_container(spec, secrets, database, log_group))
+    # Every container that opens a DB connection verifies the RDS certificate (stack/database_tls.py).
+    containers = [
+        database_tls.fetch_container(spec.litellm.image, _log_configuration(log_group, database_tls.CONTAINER)),
+        *(database_tls.verified_client(c) for c in containers),
+    ]
     cluster = template.add_resource(
         ecs.Cluster("Cluster", ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")])
     )
@@ -186,6 +192,7 @@ def add_compute(
             ExecutionRoleArn=GetAtt(roles.execution, "Arn"),
             TaskRoleArn=GetAtt(roles.task, "Arn"),
             ContainerDefinitions=containers,
+            Volumes=[database_tls.volume()],
         )
     )
     service = template.add_resource(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Ref, Template, ec2
+from troposphere import GetAtt, Join, Ref, Template, ec2
 
 from . import checkov
 from .network import Network
@@ -35,7 +35,31 @@ def security_group(template: Template, title: str, description: str, vpc_id: obj
     )
 
 
-def add_security_groups(template: Template, network: Network, params: Parameters, proxy_port: int) -> SecurityGroups:
+def _admit_nat_addresses(template: Template, alb: ec2.SecurityGroup, network: Network) -> None:
+    """The in-VPC harness's Locust reaches the internet-facing ALB from the NAT gateways' public addresses,
+    which a narrowed AllowedIngressCidr would shut out. An internal ALB would avoid the hop but cost a second
+    load balancer and measure a different path than a user's; a /32 per NAT address admits only this VPC."""
+    for i, nat_ip in enumerate(network.nat_ips):
+        suffix = "" if i == 0 else str(i + 1)
+        for protocol, port, condition in (("Http", 80, None), ("Https", 443, HAS_CERTIFICATE)):
+            template.add_resource(
+                ec2.SecurityGroupIngress(
+                    f"LoadBalancer{protocol}IngressFromNat{suffix}",
+                    **({"Condition": condition} if condition else {}),
+                    GroupId=GetAtt(alb, "GroupId"),
+                    IpProtocol="tcp",
+                    FromPort=port,
+                    ToPort=port,
+                    CidrIp=Join("", [Ref(nat_ip), "/32"]),
+                    Description=f"{protocol.upper()} from this VPC's NAT gateway (in-VPC benchmark harness)",
+                )
+            )
+
+
+def add_security_groups(
+    template: Template, network: Network, params: Parameters, proxy_port: int, admit_nat: bool = False
+) -> SecurityGroups:
+    """`admit_nat`: also let the NAT gateways' addresses reach the ALB (the harness hooks are on)."""
     alb = security_group(
         template, "LoadBalancerSecurityGroup", "LiteLLM load balancer: HTTP from the allowed CIDR", Ref(network.vpc)
     )
@@ -69,6 +93,8 @@ def add_security_groups(template: Template, network: Network, params: Parameters
             Description="HTTPS from the allowed CIDR",
         )
     )
+    if admit_nat:
+        _admit_nat_addresses(template, alb, network)
     template.add_resource(
         ec2.SecurityGroupIngress(
             "TaskIngressFromLoadBalancer",

@@ -92,7 +92,7 @@ def _command_modules() -> list[Callable[[Any], None]]:
     return registers
 
 
-COMMAND_MODULES: tuple[str, ...] = ("cli_bench", "cli_bench_aws", "cli_aws", "cli_reports")
+COMMAND_MODULES: tuple[str, ...] = ("cli_bench", "cli_bench_aws", "cli_capacity", "cli_aws", "cli_reports")
 
 
 def build_parser() -> argparse.ArgumentParser:

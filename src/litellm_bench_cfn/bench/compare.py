@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..processes import ProcessFailed
+from .litellm_versions import ensure_litellm
 from .runner import BenchOptions, BenchReport, run_bench
 from .variants import variant_named
 
@@ -48,6 +49,8 @@ def run_compare(
     base: BenchOptions, names: list[str], rounds: int, say: Callable[[str], None] = print
 ) -> list[VariantSummary]:
     variants = [variant_named(n) for n in names]
+    for version in sorted({v.litellm_version for v in variants if v.litellm_version}):
+        ensure_litellm(version, say)
     summaries = {v.name: VariantSummary(v.name, []) for v in variants}
     for round_index in range(rounds):
         # Alternate the order each round so drift (thermal, other load) hits every variant alike.

@@ -29,6 +29,7 @@ from .. import proxy_config
 from ..processes import ManagedProcess, free_port
 from ..stack.compute import PROXY_CONTAINER
 from ..task_runtime import ContainerLaunch, Resolver, container_launch
+from .litellm_versions import litellm_bin_dir
 
 PROXY_TASK_DEFINITION = "ProxyTaskDefinition"
 DATABASE_ENV = (
@@ -118,6 +119,8 @@ class ProxyVariant:
     config_patch: Mapping[str, Any] = field(default_factory=dict)
     replace_config: bool = False
     """When true, `config_patch` is the whole config (e.g. LiteLLM defaults: models only)."""
+    litellm_version: str | None = None
+    """Another LiteLLM release (bench/litellm_versions.py); None: the pinned one installed here."""
 
 
 def _merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -168,19 +171,23 @@ def fake_endpoint_process(workdir: Path, port: int, extra_args: tuple[str, ...] 
     return ManagedProcess("fake-openai-endpoint", argv, env=dict(os.environ), log_path=workdir / "fake_endpoint.log")
 
 
-def proxy_process(launch: ContainerLaunch, workdir: Path, port: int, workers: int) -> ManagedProcess:
+def proxy_process(
+    launch: ContainerLaunch, workdir: Path, port: int, workers: int, litellm_version: str | None = None
+) -> ManagedProcess:
     """Run `launch` as the container would: its argv, its environment, cwd holding docker/."""
     root = (workdir / "container").resolve()
     (root / "docker").mkdir(parents=True, exist_ok=True)
     shim = root / "docker" / "prod_entrypoint.sh"
-    shim.write_text(ENTRYPOINT_SHIM.format(litellm=find_litellm_cli()))
+    other_release = litellm_bin_dir(litellm_version)
+    bin_dir = other_release or Path(sys.executable).parent
+    shim.write_text(ENTRYPOINT_SHIM.format(litellm=other_release / "litellm" if other_release else find_litellm_cli()))
     shim.chmod(0o755)
     tmp = root / "tmp"
     tmp.mkdir(exist_ok=True)
     env = {k: v for k, v in launch.environment.items() if k not in DATABASE_ENV}
     env.update(
         {
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HOME": str(root),
             "TMPDIR": str(tmp),
             "LANG": "C.UTF-8",
@@ -214,7 +221,9 @@ def running_stack(
             launch = apply_variant(launch, ProxyVariant(name="scenario", config_patch={"model_list": models}))
         launch = apply_variant(launch, variant or ProxyVariant())
         proxy_port = free_port()
-        proxy = stack.enter_context(proxy_process(launch, workdir, proxy_port, workers))
+        proxy = stack.enter_context(
+            proxy_process(launch, workdir, proxy_port, workers, (variant or ProxyVariant()).litellm_version)
+        )
         proxy_url = f"http://127.0.0.1:{proxy_port}"
         boot = proxy.wait_http(f"{proxy_url}/health/readiness", timeout=PROXY_BOOT_TIMEOUT_S)
         yield RunningStack(

@@ -138,6 +138,7 @@ def run_locust(
     master_key: str,
     progress: Callable[[str], None] | None = None,
     extra_env: Mapping[str, str] | None = None,
+    locustfile: Path | None = None,
 ) -> LoadResult:
     """Headless Locust against `host` for `shape`; stops by itself (run time + stop timeout)."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -155,7 +156,7 @@ def run_locust(
         **(extra_env or {}),
     }
     argv = [
-        sys.executable, "-m", "locust", "-f", str(locustfile_path()), "--headless",
+        sys.executable, "-m", "locust", "-f", str(locustfile or locustfile_path()), "--headless",
         "-u", str(shape.users), "-r", str(shape.spawn_rate), "-t", f"{shape.duration_s}s",
         "-H", host, "--csv", str(prefix), "--csv-full-history", "--only-summary",
         "--json-file", str(stats_json.with_suffix("")),

@@ -6,7 +6,10 @@ comparison isolates one setting. `shipped` is the template unchanged.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..proxy_config import GUNICORN_FLAG
+from .litellm_versions import check_version
 from .local_stack import ProxyVariant
 
 VARIANTS: dict[str, ProxyVariant] = {
@@ -53,7 +56,14 @@ VARIANTS: dict[str, ProxyVariant] = {
 
 
 def variant_named(name: str) -> ProxyVariant:
+    """A variant by name; `NAME@VERSION` runs it on another LiteLLM release (e.g. shipped@1.109.3)."""
+    base_name, _, version = name.partition("@")
     try:
-        return VARIANTS[name]
+        variant = VARIANTS[base_name]
     except KeyError:
-        raise ValueError(f"unknown proxy variant {name!r}; choose one of {', '.join(VARIANTS)}") from None
+        raise ValueError(
+            f"unknown proxy variant {base_name!r}; choose one of {', '.join(VARIANTS)} (optionally @LITELLM_VERSION)"
+        ) from None
+    if not version:
+        return variant
+    return replace(variant, name=name, litellm_version=check_version(version))

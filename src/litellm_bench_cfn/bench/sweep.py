@@ -1,0 +1,330 @@
+"""`bench sweep`: open-loop steps of offered load against the local proxy, and the knee they show.
+
+The guide's closed loop measures the client: 1,000 users that wait for each answer offer what
+the latency lets them. Capacity needs arrivals that do not wait (loadtest/open_loop.py, Locust's
+FastHttpUser with one greenlet per arrival): past the proxy's capacity its queue grows, latency
+climbs and requests time out, instead of the load quietly shrinking.
+
+One stack (fake endpoint + proxy from the template) serves every step. For each offered rate the
+step records served RPS, latency, the overhead header, the proxy's CPU per request and the
+generator's own lag. A step *holds* when nothing failed, the served rate kept up with the offer
+and p95 stayed under the bound; the knee is the highest rate held with every lower step held
+too. A coarse ramp finds the bracket, then bisection narrows it to `resolution`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..processes import cpu_seconds
+from .local_stack import ProxyVariant, RunningStack, load_template, running_stack
+from .locust_run import LOCUSTFILE, LoadShape, run_locust
+from .published import FOUR_INSTANCES
+from .runner import fake_stats, machine_facts, reset_fake_stats
+
+OPEN_LOOP_LOCUSTFILE = LOCUSTFILE.with_name("open_loop.py")
+SERVED_FRACTION = 0.97
+"""A step keeps up when at least this share of its arrivals was answered within the window."""
+GENERATOR_LAG_LIMIT_MS = 50.0
+"""p99 lag of arrivals behind their schedule above which the generator, not the proxy, limited."""
+GENERATOR_CPU_LIMIT = 0.85
+DRAIN_S = 35  # loadtest/open_loop.py's client timeout + a margin
+DEFAULT_P95_MS = FOUR_INSTANCES.p95_ms
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    template: Path
+    workdir: Path
+    workers: int = 1
+    start_rps: float = 20.0
+    growth: float = 1.5
+    max_rps: float = 2000.0
+    step_s: int = 20
+    p95_ms: float = DEFAULT_P95_MS
+    resolution: float = 0.05
+    repeats: int = 1
+    variant: ProxyVariant = field(default_factory=ProxyVariant)
+
+
+@dataclass
+class StepResult:
+    offered_rps: float
+    served_rps: float
+    requests: int
+    failures: int
+    latency_ms: dict[str, float | None]
+    overhead_header_ms: dict[str, Any] | None
+    proxy_cpu_ms_per_request: float | None
+    proxy_cores: float
+    locust_cores: float
+    generator: dict[str, Any]
+    upstream_200: int
+    held: bool
+    reasons: list[str]
+
+    @property
+    def generator_bound(self) -> bool:
+        return any(r.startswith("generator") for r in self.reasons)
+
+
+@dataclass
+class SweepRun:
+    steps: list[StepResult]
+    knee_rps: float | None
+    generator_bound: bool
+
+    @property
+    def knee_is_lower_bound(self) -> bool:
+        """No step failed: the proxy held up to --max-rps, so its knee is at least that."""
+        return all(s.held for s in self.steps)
+
+
+@dataclass
+class SweepReport:
+    machine: dict[str, Any]
+    options: dict[str, Any]
+    runs: list[SweepRun]
+
+    @property
+    def knees(self) -> list[float]:
+        return [r.knee_rps for r in self.runs if r.knee_rps is not None]
+
+    def summary(self) -> dict[str, Any]:
+        knees = self.knees
+        workers = self.options["workers"]
+        if not knees:
+            return {"knee_rps": None}
+        median = statistics.median(knees)
+        at_knee = [_step_at(run, run.knee_rps) for run in self.runs if run.knee_rps is not None]
+        cpu_ms = [s.proxy_cpu_ms_per_request for s in at_knee if s and s.proxy_cpu_ms_per_request]
+        cores = [s.proxy_cores for s in at_knee if s]
+        return {
+            "knee_rps": round(median, 1),
+            "knees_rps": [round(k, 1) for k in knees],
+            "spread_percent": round(100 * (max(knees) - min(knees)) / 2 / median, 1) if median else None,
+            "knee_rps_per_worker": round(median / workers, 1),
+            "proxy_cores_at_knee": round(statistics.median(cores), 2) if cores else None,
+            "knee_rps_per_vcpu": round(median / statistics.median(cores), 1) if cores else None,
+            "proxy_cpu_ms_per_request_at_knee": round(statistics.median(cpu_ms), 2) if cpu_ms else None,
+            "generator_bound": any(r.generator_bound for r in self.runs),
+            "knee_is_lower_bound": any(r.knee_is_lower_bound for r in self.runs),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "summary": self.summary()}, indent=2, sort_keys=True, default=str)
+
+
+def _step_at(run: SweepRun, rate: float | None) -> StepResult | None:
+    return next((s for s in run.steps if s.offered_rps == rate), None)
+
+
+def judge(step: StepResult, p95_bound_ms: float) -> list[str]:
+    """Why a step did not hold (empty: it held). Generator problems void the step."""
+    reasons = []
+    gen = step.generator
+    if gen.get("dropped"):
+        reasons.append(f"generator dropped {gen['dropped']} arrivals (too many in flight)")
+    lag = gen.get("lag_p99_ms")
+    if lag is not None and lag > GENERATOR_LAG_LIMIT_MS:
+        reasons.append(f"generator lagged {lag:.0f} ms (p99) behind its schedule")
+    if step.locust_cores >= GENERATOR_CPU_LIMIT:
+        reasons.append(f"generator used {step.locust_cores:.2f} of its core")
+    if step.failures:
+        reasons.append(f"{step.failures} failed")
+    if step.served_rps < SERVED_FRACTION * step.offered_rps:
+        reasons.append(f"served {step.served_rps:.1f} of {step.offered_rps:.1f} req/s")
+    p95 = step.latency_ms.get("p95")
+    if p95 is None or p95 > p95_bound_ms:
+        reasons.append(f"p95 {p95} ms above {p95_bound_ms:g} ms")
+    return reasons
+
+
+def run_step(stack: RunningStack, rate: float, options: SweepOptions, name: str) -> StepResult:
+    reset_fake_stats(stack)
+    generator_json = options.workdir / f"{name}_generator.json"
+    before = cpu_seconds(stack.proxy.pid)
+    load = run_locust(
+        f"{stack.proxy_url}/",
+        LoadShape(users=1, spawn_rate=1, duration_s=options.step_s + DRAIN_S + 10),
+        options.workdir,
+        name=name,
+        master_key=stack.master_key,
+        locustfile=OPEN_LOOP_LOCUSTFILE,
+        extra_env={
+            "OPEN_LOOP_RATE": f"{rate:g}",
+            "OPEN_LOOP_DURATION_S": str(options.step_s),
+            "OPEN_LOOP_JSON": str(generator_json),
+        },
+    )
+    proxy_cpu = max(0.0, cpu_seconds(stack.proxy.pid) - before)
+    generator = json.loads(generator_json.read_text()) if generator_json.exists() else {}
+    successes = load.requests - load.failures
+    # First arrival to last answer: a backlog drained after the arrival window stretches it, so a
+    # proxy that fell behind serves less than it was offered.
+    span = max(float(generator.get("span_s") or 0.0), float(generator.get("window_s") or options.step_s), 1e-9)
+    served = successes / span
+    step = StepResult(
+        offered_rps=rate,
+        served_rps=round(served, 2),
+        requests=load.requests,
+        failures=load.failures,
+        latency_ms=load.latency_ms,
+        overhead_header_ms=load.overhead_header_ms,
+        proxy_cpu_ms_per_request=round(1000 * proxy_cpu / successes, 2) if successes else None,
+        proxy_cores=round(proxy_cpu / span, 2),
+        locust_cores=round(load.locust_cpu_s / max(load.wall_s, 1e-9), 2),
+        generator=generator,
+        upstream_200=int(fake_stats(stack).get("status", {}).get("200", 0)),
+        held=False,
+        reasons=[],
+    )
+    step.reasons = judge(step, options.p95_ms)
+    step.held = not step.reasons
+    return step
+
+
+def rates_to_try(options: SweepOptions, results: dict[float, bool]) -> float | None:
+    """Next offered rate: grow until a step fails, then bisect between the last held and first failed."""
+    held = [r for r, ok in results.items() if ok]
+    failed = [r for r, ok in results.items() if not ok]
+    if not failed:
+        if not results:
+            return options.start_rps
+        nxt = round(max(results) * options.growth, 1)
+        return nxt if nxt <= options.max_rps else None
+    low = max((r for r in held if r < min(failed)), default=0.0)
+    high = min(failed)
+    if low == 0.0:
+        nxt = round(high / options.growth, 1)
+        return nxt if nxt >= 1 and nxt not in results else None
+    if (high - low) / low <= options.resolution:
+        return None
+    return round((low + high) / 2, 1)
+
+
+def knee_of(steps: list[StepResult]) -> float | None:
+    """The highest rate held with every lower rate held too."""
+    knee = None
+    for step in sorted(steps, key=lambda s: s.offered_rps):
+        if not step.held:
+            break
+        knee = step.offered_rps
+    return knee
+
+
+def _step_line(step: StepResult) -> str:
+    lat = step.latency_ms
+    verdict = "held" if step.held else "NOT held: " + "; ".join(step.reasons)
+    return (
+        f"  offered {step.offered_rps:7.1f} req/s  served {step.served_rps:7.1f}  p50 {lat.get('p50') or 0:.0f} "
+        f"p95 {lat.get('p95') or 0:.0f} p99 {lat.get('p99') or 0:.0f} ms  "
+        f"CPU {step.proxy_cpu_ms_per_request or 0:.1f} ms/req  -> {verdict}"
+    )
+
+
+def run_sweep(options: SweepOptions, say: Callable[[str], None] = print) -> SweepReport:
+    template = load_template(options.template)
+    options.workdir.mkdir(parents=True, exist_ok=True)
+    runs: list[SweepRun] = []
+    say(
+        f"starting the fake OpenAI endpoint and the LiteLLM proxy from {options.template} ({options.workers} worker(s))"
+    )
+    with running_stack(template, options.workdir, workers=options.workers, variant=options.variant) as stack:
+        say(
+            f"proxy ready in {stack.boot_seconds:.1f}s; open-loop steps of {options.step_s}s, "
+            f"p95 bound {options.p95_ms:g} ms"
+        )
+        for repeat in range(options.repeats):
+            results: dict[float, bool] = {}
+            steps: list[StepResult] = []
+            while (rate := rates_to_try(options, results)) is not None:
+                say(f"sweep {repeat + 1}/{options.repeats}: offering {rate:g} req/s for {options.step_s}s")
+                step = run_step(stack, rate, options, name=f"sweep{repeat + 1}-{rate:g}")
+                say(_step_line(step))
+                steps.append(step)
+                results[rate] = step.held
+                time.sleep(2)  # let the proxy's event loops go idle between steps
+            knee = knee_of(steps)
+            runs.append(SweepRun(steps=sorted(steps, key=lambda s: s.offered_rps), knee_rps=knee,
+                                 generator_bound=any(s.generator_bound for s in steps)))  # fmt: skip
+            say(f"sweep {repeat + 1}: knee {knee if knee is not None else 'not found'} req/s")
+    return SweepReport(
+        machine=machine_facts(),
+        options={
+            "template": str(options.template),
+            "workers": options.workers,
+            "step_s": options.step_s,
+            "p95_bound_ms": options.p95_ms,
+            "start_rps": options.start_rps,
+            "growth": options.growth,
+            "resolution": options.resolution,
+            "repeats": options.repeats,
+            "variant": options.variant.name,
+            "cpus": os.cpu_count(),
+        },
+        runs=runs,
+    )
+
+
+def sweep_table(report: SweepReport) -> str:
+    header = ("run", "offered", "served", "fail", "p50", "p95", "p99", "hdr p50", "CPU ms/req", "proxy cores",
+              "gen lag p99", "held")  # fmt: skip
+    rows: list[tuple[str, ...]] = [header]
+    for index, run in enumerate(report.runs, start=1):
+        for s in run.steps:
+            lat, hdr = s.latency_ms, s.overhead_header_ms or {}
+            rows.append(
+                (
+                    str(index),
+                    f"{s.offered_rps:g}",
+                    f"{s.served_rps:.1f}",
+                    str(s.failures),
+                    f"{lat.get('p50') or 0:.0f}",
+                    f"{lat.get('p95') or 0:.0f}",
+                    f"{lat.get('p99') or 0:.0f}",
+                    f"{hdr.get('p50') or 0:.2f}",
+                    f"{s.proxy_cpu_ms_per_request or 0:.1f}",
+                    f"{s.proxy_cores:.2f}",
+                    f"{s.generator.get('lag_p99_ms') or 0:.1f} ms",
+                    "yes" if s.held else "no",
+                )
+            )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(widths[i]) for i, c in enumerate(r)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    summary = report.summary()
+    workers = report.options["workers"]
+    if summary.get("knee_rps") is None:
+        lines.append("knee: not found (no step held; lower --start-rps or relax --p95-ms)")
+    else:
+        lines.append(
+            f"knee: {summary['knee_rps']:g} req/s with {workers} worker(s) = {summary['knee_rps_per_worker']:g} "
+            f"req/s per worker, {summary['knee_rps_per_vcpu']} per vCPU the proxy used "
+            f"({summary['proxy_cores_at_knee']} cores, {summary['proxy_cpu_ms_per_request_at_knee']} ms CPU/request); "
+            f"p95 bound {report.options['p95_bound_ms']:g} ms"
+        )
+        if summary["knee_is_lower_bound"]:
+            lines.append("  (a lower bound: no step failed up to --max-rps; raise it to find the real knee)")
+        if len(summary["knees_rps"]) > 1:
+            lines.append(
+                f"repeats: knees {', '.join(f'{k:g}' for k in summary['knees_rps'])} req/s: "
+                f"within +/-{summary['spread_percent']}% of the median"
+            )
+    if summary.get("generator_bound"):
+        lines.append("WARNING generator-bound: some step was limited by the load generator; those steps are void")
+    lines.append("(open loop: fixed arrival rate, latency includes queueing; ~0 ms upstream on loopback)")
+    return "\n".join(lines)
+
+
+def write_sweep(report: SweepReport, directory: Path) -> Path:
+    path = directory / "sweep.json"
+    path.write_text(report.to_json())
+    return path

@@ -1,0 +1,252 @@
+"""Capacity: the open-loop generator, `bench sweep`, `size` and LiteLLM releases side by side."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from litellm_bench_cfn.bench.litellm_versions import check_version, litellm_bin_dir
+from litellm_bench_cfn.bench.sweep import StepResult, SweepOptions, judge, knee_of, rates_to_try
+from litellm_bench_cfn.bench.variants import variant_named
+from litellm_bench_cfn.processes import ManagedProcess, free_port
+from litellm_bench_cfn.sizing import Capacity, size_for, spec_overrides
+from litellm_bench_cfn.spec import parse_spec_text
+
+from .conftest import REPO_ROOT, require_modules
+
+OPEN_LOOP = REPO_ROOT / "loadtest" / "open_loop.py"
+FAKE_ENDPOINT = REPO_ROOT / "src" / "litellm_bench_cfn" / "fake_endpoint.py"
+
+
+def _step(rate: float, *, p95: float = 50, failures: int = 0, served: float | None = None, **gen: object) -> StepResult:
+    return StepResult(
+        offered_rps=rate, served_rps=rate if served is None else served, requests=100, failures=failures,
+        latency_ms={"p50": 10, "p95": p95, "p99": p95}, overhead_header_ms=None, proxy_cpu_ms_per_request=10,
+        proxy_cores=0.5, locust_cores=0.1, generator={"dropped": 0, "lag_p99_ms": 1, **gen}, upstream_200=100,
+        held=False, reasons=[],
+    )  # fmt: skip
+
+
+# ---- pure logic ---------------------------------------------------------------------------
+
+
+def test_ramp_grows_until_a_step_fails_then_bisects_to_the_resolution() -> None:
+    options = SweepOptions(template=Path("t"), workdir=Path("w"), start_rps=10, growth=2, resolution=0.1)
+    results: dict[float, bool] = {}
+    capacity = 55.0
+    tried = []
+    while (rate := rates_to_try(options, results)) is not None:
+        tried.append(rate)
+        results[rate] = rate <= capacity
+    assert tried[:4] == [10, 20, 40, 80]
+    held = max(r for r, ok in results.items() if ok)
+    failed = min(r for r, ok in results.items() if not ok)
+    assert held <= capacity < failed
+    assert (failed - held) / held <= 0.1
+
+
+def test_a_first_step_that_fails_steps_down() -> None:
+    options = SweepOptions(template=Path("t"), workdir=Path("w"), start_rps=100, growth=2)
+    assert rates_to_try(options, {100.0: False}) == 50.0
+
+
+def test_knee_is_the_highest_rate_held_with_every_lower_rate_held() -> None:
+    steps = [_step(10), _step(20), _step(40, p95=900), _step(30)]
+    for s in steps:
+        s.reasons = judge(s, 150)
+        s.held = not s.reasons
+    assert knee_of(steps) == 30
+
+
+def test_judge_names_every_reason_and_voids_generator_bound_steps() -> None:
+    assert judge(_step(50), 150) == []
+    reasons = judge(_step(50, p95=400, failures=3, served=30, dropped=7, lag_p99_ms=120), 150)
+    assert any("dropped 7" in r for r in reasons)
+    assert any("lagged 120 ms" in r for r in reasons)
+    assert any("3 failed" in r for r in reasons)
+    assert any("served 30.0 of 50.0" in r for r in reasons)
+    assert any("p95 400" in r for r in reasons)
+
+
+# ---- sizing -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", [1, 50, 1170, 3000, 9000])
+def test_size_gives_a_valid_spec_that_serves_the_target_at_the_cpu_target(target: float) -> None:
+    plan = size_for(target, Capacity(80, "test"))
+    spec = plan.spec
+    per_task = spec.litellm.workers * 80
+    assert spec.litellm.workers == spec.tasks.cpu // 1024
+    assert spec.tasks.desired_count * per_task * spec.scaling.cpu_target_percent / 100 >= target
+    assert (spec.tasks.desired_count - 1) * per_task * 0.7 < target or spec.tasks.desired_count == 2
+    assert spec.scaling.min_tasks >= 2 and spec.scaling.max_tasks > spec.scaling.min_tasks
+    # The written spec file is the same spec.
+    reread = parse_spec_text(yaml.safe_dump(spec_overrides(plan)))
+    assert reread == spec
+    assert plan.hourly_usd > 0
+    assert plan.usd_per_million_requests == pytest.approx(plan.hourly_usd / (target * 3600 / 1e6))
+
+
+def test_calibration_scales_the_fleet() -> None:
+    slow = size_for(3000, Capacity(80, "test", calibration=0.5)).spec.tasks.desired_count
+    fast = size_for(3000, Capacity(80, "test", calibration=1.0)).spec.tasks.desired_count
+    assert slow >= 2 * fast - 1
+
+
+def _cli(*args: str, cwd: Path = REPO_ROOT, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "litellm_bench_cfn.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout
+    )
+
+
+def test_size_cli_writes_a_spec_that_validates(tmp_path: Path) -> None:
+    out = tmp_path / "sized.yaml"
+    done = _cli("size", "--target-rps", "2500", "--rps-per-vcpu", "90", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "per million requests" in done.stdout
+    assert _cli("validate", str(out)).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--target-rps", "0"], "--target-rps: must be above 0"),
+        (["--target-rps", "100", "--cpu-target", "95"], "scaling.cpu_target_percent"),
+        (["--target-rps", "100", "--sweep", "/nonexistent.json"], "--sweep: /nonexistent.json is not"),
+        (["--target-rps", "1e9"], "above the 100 a spec allows"),
+    ],
+)
+def test_size_cli_refuses_bad_input_in_one_line(args: list[str], fragment: str) -> None:
+    done = _cli("size", *args)
+    assert done.returncode == 2
+    assert fragment in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# ---- releases side by side ----------------------------------------------------------------
+
+
+def test_variant_names_take_a_litellm_release() -> None:
+    variant = variant_named("shipped@1.108.7")
+    assert variant.litellm_version == "1.108.7" and variant.name == "shipped@1.108.7"
+    assert variant_named("shipped").litellm_version is None
+    with pytest.raises(ValueError, match="not a release number"):
+        variant_named("shipped@latest")
+    with pytest.raises(ValueError, match="not a release number"):
+        check_version("1.2; rm -rf /")
+
+
+def test_a_release_that_is_not_installed_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with pytest.raises(RuntimeError, match=r"LiteLLM 9\.9\.9 is not installed"):
+        litellm_bin_dir("9.9.9")
+
+
+# ---- end to end ---------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def slow_endpoint(tmp_path: Path):  # type: ignore[no-untyped-def]
+    port = free_port()
+    argv = [sys.executable, str(FAKE_ENDPOINT), "--host", "127.0.0.1", "--port", str(port), "--delay-ms", "200"]
+    with ManagedProcess("fake", argv, env=dict(os.environ), log_path=tmp_path / "fake.log") as fake:
+        fake.wait_http(f"http://127.0.0.1:{port}/health", timeout=20)
+        yield f"http://127.0.0.1:{port}/"
+
+
+def _open_loop(host: str, tmp_path: Path, rate: int, seconds: int, max_in_flight: int = 2000) -> dict[str, object]:
+    require_modules("locust")
+    generator_json = tmp_path / "generator.json"
+    env = {
+        **os.environ, "LITELLM_MASTER_KEY": "sk-test", "OPEN_LOOP_RATE": str(rate),
+        "OPEN_LOOP_DURATION_S": str(seconds), "OPEN_LOOP_JSON": str(generator_json),
+        "OPEN_LOOP_MAX_IN_FLIGHT": str(max_in_flight),
+    }  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(OPEN_LOOP), "--headless", "-u", "1", "-r", "1", "-t", "60s",
+         "-H", host, "--json-file", str(tmp_path / "stats"), "--only-summary", "--loglevel", "WARNING"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    return {"exit": done.returncode, "generator": json.loads(generator_json.read_text()), "stats": stats}
+
+
+@pytest.mark.e2e
+def test_open_loop_arrivals_do_not_wait_for_answers(slow_endpoint: str, tmp_path: Path) -> None:
+    """Against an endpoint that takes 200 ms, one closed-loop user would send 5 req/s; the open-loop
+    generator keeps its 40 req/s schedule, and ends by itself once the last answer is in."""
+    run = _open_loop(slow_endpoint, tmp_path, rate=40, seconds=4)
+    generator = run["generator"]
+    assert isinstance(generator, dict)
+    assert generator["scheduled"] == generator["sent"] == 160
+    assert generator["dropped"] == 0
+    assert sum(e["num_requests"] for e in run["stats"]) == 160  # type: ignore[union-attr]
+    assert generator["answered_ok"] == 160
+    assert 4.0 <= generator["span_s"] < 6.0
+
+
+@pytest.mark.e2e
+def test_open_loop_reports_arrivals_it_could_not_send(slow_endpoint: str, tmp_path: Path) -> None:
+    run = _open_loop(slow_endpoint, tmp_path, rate=40, seconds=2, max_in_flight=2)
+    generator = run["generator"]
+    assert isinstance(generator, dict)
+    assert generator["dropped"] > 0
+    assert generator["sent"] + generator["dropped"] == generator["scheduled"] == 80
+
+
+@pytest.mark.e2e
+def test_bench_sweep_end_to_end(tmp_path: Path) -> None:
+    """A short sweep against the proxy started from the committed template: every step accounts for
+    its requests upstream, reports CPU per request, and the knee is found (here, bounded by
+    --max-rps: the rates stay far below one worker's capacity so the test holds on a loaded CI)."""
+    require_modules("locust", "litellm")
+    done = _cli(
+        "bench", "sweep", "--step-duration", "4", "--start-rps", "5", "--growth", "2", "--max-rps", "20",
+        "--p95-ms", "5000", "--results-dir", str(tmp_path), timeout=400,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "knee: 20 req/s" in done.stdout and "lower bound" in done.stdout
+    (result,) = tmp_path.glob("sweep-*/sweep.json")
+    data = json.loads(result.read_text())
+    steps = data["runs"][0]["steps"]
+    assert [s["offered_rps"] for s in steps] == [5, 10, 20]
+    for step in steps:
+        assert step["failures"] == 0
+        assert step["upstream_200"] == step["requests"]  # only benchmark requests reached the endpoint
+        assert step["served_rps"] == pytest.approx(step["offered_rps"], rel=0.15)
+        assert step["proxy_cpu_ms_per_request"] > 0
+        assert step["generator"]["dropped"] == 0
+    assert data["summary"]["knee_rps_per_worker"] == 20
+
+
+@pytest.mark.e2e
+def test_compare_runs_a_variant_on_another_release(tmp_path: Path) -> None:
+    """`shipped@VERSION` starts the proxy with that release's CLI from its cached virtualenv. The
+    "release" here is a stand-in venv whose `litellm` records that it ran, then execs ours (a
+    real second release takes minutes to install; docs/performance.md has a real comparison)."""
+    require_modules("locust", "litellm")
+    venv_bin = tmp_path / "cache" / "litellm-bench-cfn" / "litellm-venvs" / "9.9.9" / "bin"
+    venv_bin.mkdir(parents=True)
+    marker = tmp_path / "ran-9.9.9"
+    real = Path(sys.executable).with_name("litellm")
+    (venv_bin / "litellm").write_text(f'#!/bin/sh\necho "$@" >> {marker}\nexec {real} "$@"\n')
+    (venv_bin / "litellm").chmod(0o755)
+    (venv_bin / "python").symlink_to(sys.executable)
+    (venv_bin.parent / ".installed").write_text("9.9.9\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-m", "litellm_bench_cfn.cli", "bench", "compare", "--variants", "shipped,shipped@9.9.9",
+         "--rounds", "1", "--users", "5", "--duration", "5", "--results-dir", str(tmp_path / "results")],
+        capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=400,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "--config" in marker.read_text()
+    (result,) = (tmp_path / "results").glob("compare-*/compare.json")
+    names = [v["name"] for v in json.loads(result.read_text())]
+    assert names == ["shipped", "shipped@9.9.9"]

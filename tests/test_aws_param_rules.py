@@ -90,6 +90,8 @@ def test_rules_agree_with_the_spec_on_every_cpu_memory_pair(rendered: tuple[Benc
 
 def test_rules_agree_with_the_spec_on_every_task_count_triple(rendered: tuple[BenchmarkSpec, dict[str, Any]]) -> None:
     spec, template = rendered
+    if not spec.scaling.enabled:
+        pytest.skip("a fixed fleet has no min/max: test_a_fixed_fleet_takes_only_the_counts_its_pools_fit")
     top = int(template["Parameters"]["MaxTaskCount"]["MaxValue"])
     disagreements = []
     for low, desired, high in itertools.product(range(1, top + 1), repeat=3):
@@ -99,6 +101,16 @@ def test_rules_agree_with_the_spec_on_every_task_count_triple(rendered: tuple[Be
         if stack_ok != spec_ok:
             disagreements.append((low, desired, high, stack_ok, spec_ok))
     assert disagreements == []
+
+
+def test_a_fixed_fleet_takes_only_the_counts_its_pools_fit(rendered: tuple[BenchmarkSpec, dict[str, Any]]) -> None:
+    spec, template = rendered
+    if spec.scaling.enabled:
+        pytest.skip("autoscaling: test_rules_agree_with_the_spec_on_every_task_count_triple")
+    assert not {"MinTaskCount", "MaxTaskCount"} & set(template["Parameters"])
+    accepted = [n for n in range(0, 2 * spec.tasks.desired_count + 2)
+                if check_parameters(template, {"DesiredTaskCount": str(n)}) == []]  # fmt: skip
+    assert accepted == list(range(1, spec.tasks.desired_count + 1))
 
 
 def test_every_fargate_pair_in_the_catalog_is_accepted(rendered: tuple[BenchmarkSpec, dict[str, Any]]) -> None:
@@ -136,14 +148,17 @@ def _check_params(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+PRODUCTION = "templates/cloudformation-ecs-production.yaml"  # autoscaling: MinTaskCount and its Rules
+
+
 def test_check_params_cli_accepts_a_valid_set() -> None:
-    result = _check_params("DesiredTaskCount=3", "MinTaskCount=1")
+    result = _check_params("--template", PRODUCTION, "DesiredTaskCount=3", "MinTaskCount=1")
     assert result.returncode == 0, result.stderr
     assert "parameters accepted (DesiredTaskCount=3, MinTaskCount=1)" in result.stdout
 
 
 def test_check_params_cli_prints_one_line_per_problem_and_exits_2() -> None:
-    result = _check_params("DesiredTaskCount=3", "MinTaskCount=5", "TaskMemory=4096")
+    result = _check_params("--template", PRODUCTION, "DesiredTaskCount=3", "MinTaskCount=5", "TaskMemory=4096")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "FargateTaskSize: TaskMemory must be a size Fargate offers for TaskCpu: 256 CPU takes 512-2048 MiB, 512: "

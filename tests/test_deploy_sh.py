@@ -217,11 +217,11 @@ def test_parameter_combination_rejected_by_rules(env: dict[str, str], slim: Path
 def test_dry_run_shows_the_change_set_and_executes_nothing(env: dict[str, str], slim: Path, slim_stack: str) -> None:
     before = stack_parameter(env, slim_stack, "DesiredTaskCount")
     result = run(
-        env, "deploy", "--stack-name", slim_stack, "--template", str(slim), "--param", "DesiredTaskCount=6", "--dry-run"
+        env, "deploy", "--stack-name", slim_stack, "--template", str(slim), "--param", "DesiredTaskCount=2", "--dry-run"
     )
     assert result.returncode == 0, result.stderr
     assert "change set deploy-" in result.stdout
-    assert "DesiredTaskCount=6" in result.stdout
+    assert "DesiredTaskCount=2" in result.stdout
     assert "not executed" in result.stdout
     assert stack_parameter(env, slim_stack, "DesiredTaskCount") == before
     shown = next(line.split()[2].rstrip(":") for line in result.stdout.splitlines() if line.startswith("change set"))

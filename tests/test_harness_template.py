@@ -156,7 +156,9 @@ def test_master_defaults_are_the_guides_shape(harness: dict[str, Any]) -> None:
 
 
 def test_spec_refuses_a_fake_endpoint_that_would_be_the_bottleneck() -> None:
-    spec = ON.model_copy(update={"harness": ON.harness.model_copy(update={"fake_endpoint_tasks": 1})})
+    """Sized for the most proxies the stack runs: 10 autoscaled tasks need 2 fake endpoint tasks."""
+    scaled = ON.model_copy(update={"scaling": ON.scaling.model_copy(update={"enabled": True})})
+    spec = scaled.model_copy(update={"harness": ON.harness.model_copy(update={"fake_endpoint_tasks": 1})})
     messages = dict(spec_rule_violations(spec))
     assert "use at least 2 tasks" in messages["harness.fake_endpoint_tasks"]
 

@@ -182,8 +182,10 @@ def test_certificate_in_the_spec_becomes_the_parameter_default() -> None:
 # 3. Scaling ------------------------------------------------------------------------------------
 
 
-def test_autoscaling_tracks_cpu_and_never_memory(resources: dict[str, Any]) -> None:
+def test_autoscaling_tracks_cpu_and_never_memory() -> None:
+    resources = render_dict(BenchmarkSpec.model_validate({"scaling": {"enabled": True}}))["Resources"]
     policies = of_type(resources, "AWS::ApplicationAutoScaling::ScalingPolicy")
+    assert policies
     metrics = {
         p["Properties"]["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"][
             "PredefinedMetricType"
@@ -285,18 +287,33 @@ def test_dashboard_shows_rps_latency_ecs_and_rds(resources: dict[str, Any]) -> N
 
 
 def test_healthy_hosts_threshold_follows_a_smaller_minimum() -> None:
-    spec = BenchmarkSpec.model_validate({"scaling": {"min_tasks": 1}, "tasks": {"desired_count": 1}})
+    spec = BenchmarkSpec.model_validate({"scaling": {"enabled": True, "min_tasks": 1}, "tasks": {"desired_count": 1}})
+    assert alarm(render_dict(spec)["Resources"], "HealthyHostsAlarm")["Threshold"] == 1
+
+
+def test_healthy_hosts_threshold_follows_a_smaller_fixed_fleet() -> None:
+    spec = BenchmarkSpec.model_validate({"tasks": {"desired_count": 1}})
     assert alarm(render_dict(spec)["Resources"], "HealthyHostsAlarm")["Threshold"] == 1
 
 
 def test_a_healthy_hosts_threshold_above_min_tasks_is_refused() -> None:
-    (line,) = errors_of("scaling: {min_tasks: 2}\nalarms: {min_healthy_hosts: 3}")
+    (line,) = errors_of("scaling: {enabled: true, min_tasks: 2}\nalarms: {min_healthy_hosts: 3}")
     assert line.startswith("alarms.min_healthy_hosts: 3 is above scaling.min_tasks (2)")
 
 
+def test_a_healthy_hosts_threshold_above_the_fixed_fleet_is_refused() -> None:
+    (line,) = errors_of("tasks: {desired_count: 2}\nalarms: {min_healthy_hosts: 3}")
+    assert line.startswith("alarms.min_healthy_hosts: 3 is above tasks.desired_count (2)")
+
+
 def test_a_connections_alarm_below_the_pools_is_refused() -> None:
-    (line,) = errors_of("alarms: {db_connections_fraction: 0.5}")
+    (line,) = errors_of("alarms: {db_connections_fraction: 0.5}\nscaling: {enabled: true}")
     assert line.startswith("alarms.db_connections_fraction: 0.5 x max_connections (500) is below the 440")
+
+
+def test_a_connections_alarm_below_a_fixed_fleets_pools_is_refused() -> None:
+    (line,) = errors_of("alarms: {db_connections_fraction: 0.5}")
+    assert line.startswith("alarms.db_connections_fraction: 0.5 x max_connections (500) is below the 448")
 
 
 # 5. Data safety --------------------------------------------------------------------------------

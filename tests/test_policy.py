@@ -68,6 +68,18 @@ def db(t: dict[str, Any]) -> dict[str, Any]:
     return t["Resources"]["Database"]  # type: ignore[no-any-return]
 
 
+PRODUCTION_TEMPLATE = REPO_ROOT / "templates" / "cloudformation-ecs-production.yaml"
+
+
+def scaling_policy(metric: str) -> dict[str, Any]:
+    """The production template's target-tracking policy (the benchmark has none), tracking `metric`."""
+    policy = copy.deepcopy(yaml.safe_load(PRODUCTION_TEMPLATE.read_text())["Resources"]["ProxyCpuScalingPolicy"])
+    policy["Properties"]["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"].update(
+        PredefinedMetricType=metric
+    )
+    return policy  # type: ignore[no-any-return]
+
+
 @pytest.fixture(scope="module")
 def benchmark() -> dict[str, Any]:
     return yaml.safe_load(BENCHMARK_TEMPLATE.read_text())  # type: ignore[no-any-return]
@@ -131,9 +143,7 @@ SECURITY_DRIFTS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
     ),
     "memory scaling": (
         "scale_on_cpu_never_memory",
-        lambda t: t["Resources"]["ProxyCpuScalingPolicy"]["Properties"]["TargetTrackingScalingPolicyConfiguration"][
-            "PredefinedMetricSpecification"
-        ].update(PredefinedMetricType="ECSServiceAverageMemoryUtilization"),
+        lambda t: t["Resources"].update(ProxyCpuScalingPolicy=scaling_policy("ECSServiceAverageMemoryUtilization")),
     ),
 }
 
@@ -164,6 +174,10 @@ COMPLIANCE_DRIFTS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
         ),
     ),
     "info log level": ("proxy_logs_errors_only", lambda t: set_env(t, "LITELLM_LOG", "INFO")),
+    "cpu autoscaling": (
+        "fleet_is_fixed",
+        lambda t: t["Resources"].update(ProxyCpuScalingPolicy=scaling_policy("ECSServiceAverageCPUUtilization")),
+    ),
 }
 
 

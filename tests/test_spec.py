@@ -67,20 +67,37 @@ def test_cpu_not_a_fargate_value() -> None:
 
 
 def test_pool_budget_over_max_connections() -> None:
-    (line,) = errors_of("litellm: {database_connection_pool_limit: 50}")
+    (line,) = errors_of("litellm: {database_connection_pool_limit: 50}\nscaling: {enabled: true}")
     assert line.startswith("litellm.database_connection_pool_limit: 10 max tasks x 4 workers x 50 = 2000")
     assert "use at most 11" in line
 
 
+def test_pool_budget_of_a_fixed_fleet_counts_a_rolling_deployment() -> None:
+    (line,) = errors_of("litellm: {database_connection_pool_limit: 50}")
+    assert line.startswith(
+        "litellm.database_connection_pool_limit: 8 tasks (a rolling deployment runs 200% of 4) x 4 workers x 50 = 1600"
+    )
+    assert "use at most 14" in line
+
+
 def test_derived_pool_limit_fits_the_budget() -> None:
-    spec = BenchmarkSpec()
+    spec = BenchmarkSpec.model_validate({"scaling": {"enabled": True}})
     assert spec.pool_limit == (500 - 50) // (10 * 4)
     assert spec.scaling.max_tasks * spec.litellm.workers * spec.pool_limit <= spec.db_connection_budget
 
 
+def test_derived_pool_limit_of_a_fixed_fleet_is_sized_for_its_real_task_count() -> None:
+    """4 fixed tasks, twice over during a rolling deployment: 8 x 4 workers share 450 connections."""
+    spec = BenchmarkSpec()
+    assert spec.pool_limit == (500 - 50) // (8 * 4)
+    assert 2 * spec.tasks.desired_count * spec.litellm.workers * spec.pool_limit <= spec.db_connection_budget
+
+
 def test_workers_that_cannot_get_one_connection_each() -> None:
-    (line,) = errors_of("litellm: {workers: 64}\nscaling: {max_tasks: 10}\ndatabase: {max_connections: 300}")
-    assert line.startswith("database.max_connections: 10 tasks x 64 workers need at least one connection each")
+    (line,) = errors_of(
+        "litellm: {workers: 64}\nscaling: {enabled: true, max_tasks: 10}\ndatabase: {max_connections: 300}"
+    )
+    assert line.startswith("database.max_connections: 10 max tasks x 64 workers need at least one connection each")
 
 
 def test_overlapping_subnets() -> None:
@@ -142,13 +159,26 @@ def test_max_connections_too_many_for_a_small_class() -> None:
 
 
 def test_desired_count_outside_scaling_range() -> None:
-    (line,) = errors_of("tasks: {desired_count: 12}")
+    (line,) = errors_of("tasks: {desired_count: 12}\nscaling: {enabled: true}")
     assert line.startswith("tasks.desired_count: 12 is outside the autoscaling range 2-10")
 
 
 def test_min_above_max() -> None:
-    (line,) = errors_of("scaling: {min_tasks: 5, max_tasks: 3}\ntasks: {desired_count: 4}")
+    (line,) = errors_of("scaling: {enabled: true, min_tasks: 5, max_tasks: 3}\ntasks: {desired_count: 4}")
     assert line == "scaling.min_tasks: 5 is above scaling.max_tasks (3); lower it"
+
+
+def test_autoscaling_bounds_without_autoscaling_are_refused() -> None:
+    lines = errors_of("scaling: {min_tasks: 1, max_tasks: 20}")
+    assert lines == [
+        f"scaling.{name}: has no effect with scaling.enabled false (a fixed fleet of tasks.desired_count); "
+        "remove it or set scaling.enabled: true"
+        for name in ("max_tasks", "min_tasks")
+    ]
+
+
+def test_a_fixed_fleet_takes_any_task_count() -> None:
+    assert BenchmarkSpec.model_validate({"tasks": {"desired_count": 12}}).most_tasks == 12
 
 
 def test_health_paths_refuse_slash_health() -> None:

@@ -209,7 +209,8 @@ def test_execution_role_reads_only_this_stacks_secrets(resources: dict[str, Any]
     assert "ManagedPolicyArns" not in resources["TaskExecutionRole"]["Properties"]
 
 
-def test_autoscaling_tracks_cpu_between_parameter_bounds(resources: dict[str, Any]) -> None:
+def test_autoscaling_tracks_cpu_between_parameter_bounds() -> None:
+    resources = render_dict(BenchmarkSpec.model_validate({"scaling": {"enabled": True}}))["Resources"]
     target = only(resources, "AWS::ApplicationAutoScaling::ScalableTarget")
     assert (target["MinCapacity"], target["MaxCapacity"]) == (ref("MinTaskCount"), ref("MaxTaskCount"))
     policy = only(resources, "AWS::ApplicationAutoScaling::ScalingPolicy")["TargetTrackingScalingPolicyConfiguration"]

@@ -29,6 +29,8 @@ def _options(args: argparse.Namespace, workdir: Path) -> BenchOptions:
             raise ValueError(f"--{name}: must be at least 1 (got {getattr(args, name)})")
     if args.spawn_rate <= 0:
         raise ValueError(f"--spawn-rate: must be above 0 (got {args.spawn_rate})")
+    if not 0 <= args.upstream_latency_ms <= 60_000:
+        raise ValueError(f"--upstream-latency-ms: must be 0-60000 (got {args.upstream_latency_ms:g})")
     return BenchOptions(
         template=template,
         workdir=workdir,
@@ -40,6 +42,7 @@ def _options(args: argparse.Namespace, workdir: Path) -> BenchOptions:
         scenario=getattr(args, "scenario", "guide"),
         rpm_limit=getattr(args, "rpm_limit", 600),
         variant=variant_named(getattr(args, "variant", "shipped")),
+        upstream_latency_ms=args.upstream_latency_ms,
     )
 
 
@@ -109,6 +112,9 @@ def _load_flags(parser: argparse.ArgumentParser, users: int, duration: int) -> N
     parser.add_argument("--duration", type=int, default=duration, help=f"seconds of load (default {duration})")
     parser.add_argument("--workers", type=int, default=1, help="proxy workers (default 1 on a small machine)")
     parser.add_argument("--results-dir", default="results", help="where JSON/HTML results go")
+    parser.add_argument("--upstream-latency-ms", type=float, default=0.0,
+                        help="the fake endpoint answers after this delay, as an upstream over a network would "
+                             "(default 0: the proxy alone; 95 compares latency with the guide)")  # fmt: skip
 
 
 def register(sub: Any) -> None:

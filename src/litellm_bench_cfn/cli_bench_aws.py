@@ -2,9 +2,14 @@
 
     litellm-bench-cfn bench aws --stack-name litellm-bench [--harness-stack-name litellm-bench-harness]
         [--users 1000 --spawn-rate 500 --duration 300 --workers N --web-ui --host URL]
+        [--fleet-wait 600] [--upstream-latency-ms N]
 
-Writes results.json and report.html under --results-dir/aws-<time>/ and prints the table.
-Exit codes: 0 ran and pulled results, 1 the run failed or timed out (its tasks stopped), 2 bad input.
+Before it starts anything it waits (at most --fleet-wait seconds) until the proxy service runs its
+desired count with that many healthy targets, and refuses otherwise. Writes results.json and
+report.html under --results-dir/aws-<time>/ (with the fleet's counts before and after the run) and
+prints the table.
+Exit codes: 0 ran and pulled results, 1 the fleet was not ready (nothing started), or the run failed
+or timed out (its tasks stopped), 2 bad input.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .aws.clients import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, AwsTarget, describe_error
-from .aws.harness import RunPlan, harness_info, run_harness
+from .aws.clients import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, AwsError, AwsTarget, describe_error
+from .aws.fleet import fleet_counts, fleet_ref, wait_for_fleet
+from .aws.harness import HarnessInfo, RunPlan, harness_info, run_harness
 from .aws.launch import DEFAULT_STACK_NAME
 
 
@@ -32,6 +39,10 @@ def _plan(args: argparse.Namespace) -> RunPlan:
         problems.append("--workers: must be 1-100")
     if args.host and not args.host.startswith(("http://", "https://")):
         problems.append(f"--host: {args.host!r} is not an http(s):// URL")
+    if args.fleet_wait < 0:
+        problems.append("--fleet-wait: must be 0 or more seconds")
+    if args.upstream_latency_ms is not None and args.upstream_latency_ms < 0:
+        problems.append("--upstream-latency-ms: must be 0 or more")
     if problems:
         raise ValueError("\n".join(problems))
     return RunPlan(
@@ -42,6 +53,21 @@ def _plan(args: argparse.Namespace) -> RunPlan:
         web_ui=args.web_ui,
         host=args.host,
         margin_s=args.margin,
+    )
+
+
+def _check_upstream_latency(info: HarnessInfo, wanted: float | None, harness_name: str) -> None:
+    """`--upstream-latency-ms N`: refuse to measure a harness whose fake endpoint answers after another delay."""
+    if wanted is None or info.upstream_latency_ms == wanted:
+        return
+    have = "no UpstreamLatencyMs (an older harness)" if info.upstream_latency_ms is None else (
+        f"UpstreamLatencyMs={info.upstream_latency_ms:g}"
+    )  # fmt: skip
+    raise AwsError(
+        f"--upstream-latency-ms {wanted:g}: the harness {harness_name} has {have}; update it first: "
+        f"scripts/deploy.sh deploy --stack-name {harness_name} --template templates/cloudformation-ecs-harness.yaml "
+        f"--param UpstreamLatencyMs={wanted:g}",
+        EXIT_BAD_INPUT,
     )
 
 
@@ -58,19 +84,28 @@ def cmd_bench_aws(args: argparse.Namespace) -> int:
     target = AwsTarget(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
     try:
         region = target.resolved_region()
-        info = harness_info(target.client("cloudformation"), args.stack_name, harness_name)
+        cfn, ecs, elbv2 = target.client("cloudformation"), target.client("ecs"), target.client("elbv2")
+        info = harness_info(cfn, args.stack_name, harness_name)
+        _check_upstream_latency(info, args.upstream_latency_ms, harness_name)
+        fleet = fleet_ref(cfn, args.stack_name)
+        _say(f"bench aws: checking the proxy fleet of {args.stack_name} (waits up to {args.fleet_wait}s)")
+        before = wait_for_fleet(ecs, elbv2, fleet, args.fleet_wait, say=_say)
+        _say(f"proxy fleet ready: {before.line()}")
         _say(
             f"bench aws: {plan.users} users, spawn {plan.spawn_rate:g}/s, {plan.duration_s}s, "
             f"{plan.workers or info.default_workers} worker(s), stacks {args.stack_name} + {harness_name} ({region}); "
             f"gives up after {plan.run_timeout_s():.0f}s"
         )
-        outcome = run_harness(
-            target.client("ecs"), target.client("logs"), info, plan, say=_say, ec2=target.client("ec2")
-        )
+        outcome = run_harness(ecs, target.client("logs"), info, plan, say=_say, ec2=target.client("ec2"))
     except Exception as exc:  # every AWS failure is one line, never a traceback
         error = describe_error(exc)
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    try:
+        after: dict[str, Any] | None = asdict(fleet_counts(ecs, elbv2, fleet))
+    except Exception as exc:  # the run is done: keep its results, say what is missing
+        _say(f"warning: the proxy fleet's counts after the run are unknown ({describe_error(exc)})")
+        after = None
     directory = Path(args.results_dir) / f"aws-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         results = aws_results.extract_results(outcome.log_lines)
@@ -93,6 +128,9 @@ def cmd_bench_aws(args: argparse.Namespace) -> int:
         workers=outcome.workers,
         master_task_arn=outcome.master_task_arn,
         load=load,
+        fleet_before=asdict(before),
+        fleet_after=after,
+        upstream_latency_ms=info.upstream_latency_ms,
     )
     json_path, html_path = aws_results.write_outputs(report, directory)
     print(aws_results.table(report))
@@ -122,6 +160,12 @@ def register(sub: Any) -> None:
     aws.add_argument("--web-ui", action="store_true", help="master in a public subnet, web UI on 8089")
     aws.add_argument("--host", help="target base URL (default: http://<main stack's ALB DNS>/)")
     aws.add_argument("--margin", type=int, default=600, help="seconds allowed beyond the run before giving up")
+    aws.add_argument("--fleet-wait", type=int, default=600,
+                     help="seconds to wait, before starting, for the proxy service to run its desired count with "
+                          "that many healthy targets (default 600; 0 = check once)")  # fmt: skip
+    aws.add_argument("--upstream-latency-ms", type=float,
+                     help="refuse to run unless the harness's fake endpoint answers after this delay "
+                          "(its UpstreamLatencyMs; 95 compares with the guide, 0 = the proxy alone)")  # fmt: skip
     aws.add_argument("--results-dir", default="results")
     aws.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)")
     aws.add_argument("--profile", help="AWS CLI profile (default: AWS_PROFILE)")

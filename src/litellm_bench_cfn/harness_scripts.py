@@ -29,6 +29,8 @@ from .versions import LOCUST_VERSION
 
 FAKE_CODE_ENV = "FAKE_ENDPOINT_PY_GZ"
 LOCUST_CODE_ENV = "LOCUSTFILE_PY_GZ"
+FAKE_DELAY_ENV = "FAKE_DELAY_MS"
+"""The fake endpoint's answer delay in ms (fake_endpoint.py reads it as the default of --delay-ms)."""
 RESULTS_MARKER = "LITELLM-BENCH-RESULTS"
 RESULTS_CHUNK = 4000
 MASTER_PORT = 5557

@@ -62,13 +62,14 @@ MASTER_TASK_DEFINITION = "LocustMasterTaskDefinition"
 WORKER_TASK_DEFINITION = "LocustWorkerTaskDefinition"
 PARAMETER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Main stack", ("ProxyStackName",)),
-    ("Harness sizing", ("FakeEndpointTasks", "LocustWorkers")),
+    ("Harness sizing", ("FakeEndpointTasks", "LocustWorkers", "UpstreamLatencyMs")),
     ("Network and access", ("AllowedIngressCidr",)),
 )
 PARAMETER_LABELS: dict[str, str] = {
     "ProxyStackName": "Name of the main (proxy) stack",
     "FakeEndpointTasks": "Fake OpenAI endpoint tasks",
     "LocustWorkers": "Locust workers per run (default)",
+    "UpstreamLatencyMs": "Upstream latency of the fake endpoint (ms)",
     "AllowedIngressCidr": "Who may open the Locust web UI",
 }
 
@@ -201,6 +202,18 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
             Description="Locust workers bench aws starts by default (~1,000 RPS each).",
         )
     )
+    upstream_latency = template.add_parameter(
+        Parameter(
+            "UpstreamLatencyMs",
+            Type="Number",
+            Default=h.upstream_latency_ms,
+            MinValue=0,
+            MaxValue=60000,
+            Description="Milliseconds the fake endpoint waits before it answers, standing in for an upstream over "
+            f"the internet ({h.upstream_latency_ms}: the guide's 100 ms median less the proxy's share; "
+            "0: the proxy alone).",
+        )
+    )
     imports = Imports(stack)
 
     log_group = template.add_resource(
@@ -250,6 +263,7 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
                     scripts.FAKE_CODE_ENV: scripts.encode_source(sources.fake_endpoint),
                     "FAKE_HOST": "0.0.0.0",
                     "FAKE_PORT": str(FAKE_ENDPOINT_PORT),
+                    scripts.FAKE_DELAY_ENV: Ref(upstream_latency),
                 }
             ),
             PortMappings=[ecs.PortMapping(ContainerPort=FAKE_ENDPOINT_PORT, Protocol="tcp")],
@@ -327,6 +341,7 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
         "LogGroupName": ("Logs of the harness; the master prints its results here.", Ref(log_group)),
         "LocustWorkers": ("Default number of Locust workers.", Ref(workers)),
         "FakeEndpointUrl": ("The fake endpoint inside the VPC.", IN_VPC_FAKE_ENDPOINT_URL),
+        "UpstreamLatencyMs": ("Delay of the fake endpoint's answers (bench aws records it).", Ref(upstream_latency)),
         "BenchCommand": (
             "Runs the benchmark and pulls the results back (from the repository).",
             Sub("litellm-bench-cfn bench aws --stack-name ${ProxyStackName} --harness-stack-name ${AWS::StackName} "

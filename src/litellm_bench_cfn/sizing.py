@@ -115,7 +115,12 @@ def size_for(
         "name": name,
         "description": f"LiteLLM proxy sized for {target_rps:g} req/s ({capacity.source})",
         "tasks": {"cpu": task_cpu, "memory": max(memory, 2048 * workers), "desired_count": tasks},
-        "scaling": {"min_tasks": tasks, "max_tasks": max_tasks, "cpu_target_percent": cpu_target_percent},
+        "scaling": {
+            "enabled": True,
+            "min_tasks": tasks,
+            "max_tasks": max_tasks,
+            "cpu_target_percent": cpu_target_percent,
+        },
         "litellm": {"workers": workers},
         "database": {
             "instance_class": db_class,

@@ -96,6 +96,12 @@ class TaskSpec(_Model):
 
 
 class ScalingSpec(_Model):
+    enabled: bool = Field(
+        False,
+        description="CPU target-tracking autoscaling between min_tasks and max_tasks. Off (the benchmark): a "
+        "fixed fleet of tasks.desired_count, since target tracking shrinks an idle stack to min_tasks before "
+        "a run and grows it during one. Profiles for real use (dev, production) turn it on.",
+    )
     min_tasks: Annotated[int, Field(ge=1, le=100)] = 2
     max_tasks: Annotated[int, Field(ge=1, le=100)] = 10
     cpu_target_percent: Annotated[float, Field(ge=10, le=90)] = 70.0
@@ -236,6 +242,9 @@ class LoadTestSpec(_Model):
     duration_s: Annotated[int, Field(ge=1, le=86_400)] = 300
 
 
+ROLLING_MAXIMUM_PERCENT = 200
+"""The service's rolling deployment (stack/compute.py) may run this share of the desired count at once."""
+
 FAKE_ENDPOINT_RPS_PER_TASK = 5_000
 """Conservative capacity of one fake-endpoint task (one asyncio process on 1 vCPU); measured
 ~13,500 RPS per core on loopback. The process is single-threaded: more CPU per task adds nothing."""
@@ -256,6 +265,12 @@ class HarnessSpec(_Model):
         True, description="Default of the main stack's InVpcFakeEndpoint parameter (api_base = the harness's)."
     )
     fake_endpoint_tasks: Annotated[int, Field(ge=1, le=20)] = 2
+    upstream_latency_ms: Annotated[int, Field(ge=0, le=60_000)] = Field(
+        95,
+        description="Default of the harness's UpstreamLatencyMs: the fake endpoint answers after this delay. "
+        "95 stands in for the guide's upstream, a public host over the internet: the guide's 100 ms median "
+        "less the ~5 ms the proxy and the in-VPC hops add (docs/aws-benchmark.md). 0 measures the proxy alone.",
+    )
     fake_endpoint_cpu: Literal[256, 512, 1024, 2048, 4096] = 1024
     fake_endpoint_memory: Annotated[int, Field(ge=512, le=30720)] = 2048
     locust_workers: Annotated[int, Field(ge=1, le=100)] = Field(
@@ -302,18 +317,37 @@ class BenchmarkSpec(_Model):
         return self.database.max_connections - self.database.reserved_connections
 
     @property
+    def fewest_tasks(self) -> int:
+        """Fewest tasks the service runs: the autoscaling minimum, or the fixed fleet."""
+        return self.scaling.min_tasks if self.scaling.enabled else self.tasks.desired_count
+
+    @property
+    def most_tasks(self) -> int:
+        """Most tasks the service is sized for: the autoscaling maximum, or the fixed fleet."""
+        return self.scaling.max_tasks if self.scaling.enabled else self.tasks.desired_count
+
+    @property
+    def pool_tasks(self) -> int:
+        """Tasks whose DB pools must fit the budget at once: scaling.max_tasks with autoscaling; a fixed
+        fleet twice over, since a rolling deployment (MaximumPercent 200) starts every replacement
+        before it stops the old tasks."""
+        if self.scaling.enabled:
+            return self.scaling.max_tasks
+        return self.tasks.desired_count * ROLLING_MAXIMUM_PERCENT // 100
+
+    @property
     def min_healthy_hosts(self) -> int:
-        """Healthy-host alarm threshold: the spec's, else seed 003's 2 capped at scaling.min_tasks."""
+        """Healthy-host alarm threshold: the spec's, else seed 003's 2 capped at the fewest tasks."""
         if self.alarms.min_healthy_hosts is not None:
             return self.alarms.min_healthy_hosts
-        return min(2, self.scaling.min_tasks)
+        return min(2, self.fewest_tasks)
 
     @property
     def pool_limit(self) -> int:
-        """Connections each proxy worker may open, sized for the largest the service can scale to."""
+        """Connections each proxy worker may open, sized for the most tasks that can run at once."""
         if self.litellm.database_connection_pool_limit is not None:
             return self.litellm.database_connection_pool_limit
-        return max(1, self.db_connection_budget // (self.scaling.max_tasks * self.litellm.workers))
+        return max(1, self.db_connection_budget // (self.pool_tasks * self.litellm.workers))
 
 
 Violation = tuple[str, str]
@@ -331,6 +365,17 @@ def _fargate_pair(spec: BenchmarkSpec) -> Iterable[Violation]:
 
 def _task_counts(spec: BenchmarkSpec) -> Iterable[Violation]:
     s, desired = spec.scaling, spec.tasks.desired_count
+    if not s.enabled:
+        # A value that differs from its default was meant for autoscaling (a full dump, as
+        # `validate --show` prints, repeats the defaults and is fine).
+        defaults = ScalingSpec()
+        for name in sorted(n for n in s.model_fields_set - {"enabled"} if getattr(s, n) != getattr(defaults, n)):
+            yield (
+                f"scaling.{name}",
+                "has no effect with scaling.enabled false (a fixed fleet of tasks.desired_count); "
+                "remove it or set scaling.enabled: true",
+            )
+        return
     if s.min_tasks > s.max_tasks:
         yield "scaling.min_tasks", f"{s.min_tasks} is above scaling.max_tasks ({s.max_tasks}); lower it"
     elif not s.min_tasks <= desired <= s.max_tasks:
@@ -442,7 +487,13 @@ def _db_storage(spec: BenchmarkSpec) -> Iterable[Violation]:
 
 
 def _db_connection_budget(spec: BenchmarkSpec) -> Iterable[Violation]:
-    db, workers, max_tasks = spec.database, spec.litellm.workers, spec.scaling.max_tasks
+    db, workers, max_tasks = spec.database, spec.litellm.workers, spec.pool_tasks
+    sized_for = "scaling.max_tasks" if spec.scaling.enabled else "tasks.desired_count"
+    tasks = (
+        f"{max_tasks} max tasks"
+        if spec.scaling.enabled
+        else f"{max_tasks} tasks (a rolling deployment runs {ROLLING_MAXIMUM_PERCENT}% of {spec.tasks.desired_count})"
+    )
     if db.reserved_connections >= db.max_connections:
         yield "database.reserved_connections", "must be below database.max_connections"
         return
@@ -452,9 +503,9 @@ def _db_connection_budget(spec: BenchmarkSpec) -> Iterable[Violation]:
         if max_tasks * workers > budget:
             yield (
                 "database.max_connections",
-                f"{max_tasks} tasks x {workers} workers need at least one connection each "
+                f"{tasks} x {workers} workers need at least one connection each "
                 f"({max_tasks * workers}) but only {budget} are free after {db.reserved_connections} reserved; "
-                "raise max_connections or lower scaling.max_tasks / litellm.workers",
+                f"raise max_connections or lower {sized_for} / litellm.workers",
             )
         return
     needed = max_tasks * workers * per_worker
@@ -462,7 +513,7 @@ def _db_connection_budget(spec: BenchmarkSpec) -> Iterable[Violation]:
         fit = budget // (max_tasks * workers)
         yield (
             "litellm.database_connection_pool_limit",
-            f"{max_tasks} max tasks x {workers} workers x {per_worker} = {needed} connections exceed "
+            f"{tasks} x {workers} workers x {per_worker} = {needed} connections exceed "
             f"max_connections {db.max_connections} less {db.reserved_connections} reserved ({budget}); "
             f"use at most {fit}, or unset it to derive it",
         )
@@ -525,20 +576,27 @@ def _operations(spec: BenchmarkSpec) -> Iterable[Violation]:
             f"{alarms.datapoints_to_alarm} is above alarms.evaluation_periods ({alarms.evaluation_periods}); lower it",
         )
     hosts = alarms.min_healthy_hosts
-    if alarms.enabled and hosts is not None and hosts > spec.scaling.min_tasks:
-        yield (
-            "alarms.min_healthy_hosts",
-            f"{hosts} is above scaling.min_tasks ({spec.scaling.min_tasks}): the alarm would "
-            "fire whenever the service is scaled in; lower it or raise scaling.min_tasks",
-        )
-    pools = spec.pool_limit * spec.scaling.max_tasks * spec.litellm.workers
+    if alarms.enabled and hosts is not None and hosts > spec.fewest_tasks:
+        if spec.scaling.enabled:
+            yield (
+                "alarms.min_healthy_hosts",
+                f"{hosts} is above scaling.min_tasks ({spec.scaling.min_tasks}): the alarm would "
+                "fire whenever the service is scaled in; lower it or raise scaling.min_tasks",
+            )
+        else:
+            yield (
+                "alarms.min_healthy_hosts",
+                f"{hosts} is above tasks.desired_count ({spec.tasks.desired_count}): the alarm would "
+                "always fire; lower it or raise tasks.desired_count",
+            )
+    pools = spec.pool_limit * spec.pool_tasks * spec.litellm.workers
     # Only for an otherwise valid DB: else the database rules already say what to fix.
     fits = not any(True for rule in (_db_instance_class, _db_connection_budget) for _ in rule(spec))
     if alarms.enabled and fits and alarms.db_connections_threshold(spec.database.max_connections) < pools:
         yield (
             "alarms.db_connections_fraction",
             f"{alarms.db_connections_fraction:g} x max_connections ({spec.database.max_connections}) is below the "
-            f"{pools} connections the proxies' pools may open at scaling.max_tasks: the alarm would fire in "
+            f"{pools} connections the proxies' pools may open at {spec.pool_tasks} tasks: the alarm would fire in "
             "normal operation; raise it",
         )
     if spec.redis.enabled and spec.redis.replicas == 0 and spec.database.multi_az:
@@ -559,7 +617,7 @@ def _harness(spec: BenchmarkSpec) -> Iterable[Violation]:
                 f"{memory} MiB is not valid with {cpu} CPU units on Fargate; "
                 f"choose {catalog.describe_memory_choices(cpu)}",
             )
-    ceiling = spec.scaling.max_tasks * spec.litellm.workers * PROXY_RPS_PER_WORKER
+    ceiling = spec.most_tasks * spec.litellm.workers * PROXY_RPS_PER_WORKER
     capacity = h.fake_endpoint_capacity_rps()
     # Only for proxies the DB can hold: else the database rules already say what to fix first.
     sized = not any(True for _ in _db_connection_budget(spec))
@@ -569,7 +627,7 @@ def _harness(spec: BenchmarkSpec) -> Iterable[Violation]:
         yield (
             "harness.fake_endpoint_tasks",
             f"{h.fake_endpoint_tasks} task(s) serve ~{capacity} RPS, less than twice the proxies' ceiling "
-            f"({spec.scaling.max_tasks} tasks x {spec.litellm.workers} workers x {PROXY_RPS_PER_WORKER} "
+            f"({spec.most_tasks} tasks x {spec.litellm.workers} workers x {PROXY_RPS_PER_WORKER} "
             f"= {ceiling} RPS): "
             f"the fake endpoint would be the bottleneck; use at least {needed} tasks of 1024 CPU units",
         )

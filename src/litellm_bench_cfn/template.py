@@ -16,7 +16,7 @@ from .stack.network import add_network
 from .stack.observability import add_log_group
 from .stack.options import OPTION_PARAMETER_GROUPS, OPTION_PARAMETER_LABELS, add_options
 from .stack.outputs import add_outputs
-from .stack.parameters import PARAMETER_GROUPS, PARAMETER_LABELS, add_parameters
+from .stack.parameters import add_parameters, parameter_groups, parameter_labels
 from .stack.redis import add_redis
 from .stack.rules import add_rules
 from .stack.scaling import add_autoscaling
@@ -27,19 +27,23 @@ from .stack.service_discovery import HARNESS_PARAMETER_GROUPS, HARNESS_PARAMETER
 GUIDE_FAKE_ENDPOINT = "https://exampleopenaiendpoint-production.up.railway.app/"
 
 
-def _console_interface(template: Template, harness: bool) -> None:
-    groups = (*PARAMETER_GROUPS, *OPTION_PARAMETER_GROUPS, *(HARNESS_PARAMETER_GROUPS if harness else ()))
-    labels = {**PARAMETER_LABELS, **OPTION_PARAMETER_LABELS, **(HARNESS_PARAMETER_LABELS if harness else {})}
+def _console_interface(template: Template, harness: bool, autoscaling: bool) -> None:
+    groups = (*parameter_groups(autoscaling), *OPTION_PARAMETER_GROUPS, *(HARNESS_PARAMETER_GROUPS if harness else ()))
+    labels = {
+        **parameter_labels(autoscaling),
+        **OPTION_PARAMETER_LABELS,
+        **(HARNESS_PARAMETER_LABELS if harness else {}),
+    }
     template.set_metadata(console_interface(groups, labels))
 
 
 def build_template(spec: BenchmarkSpec) -> Template:
     template = Template(Description=f"litellm-bench-cfn {spec.name}: {spec.description}")
     template.set_version("2010-09-09")
-    _console_interface(template, spec.harness.enabled)
+    _console_interface(template, spec.harness.enabled, spec.scaling.enabled)
     params = add_parameters(template, spec, benchmark_api_base_default=GUIDE_FAKE_ENDPOINT)
     options = add_options(template, spec)
-    add_rules(template, params, spec.scaling.max_tasks)
+    add_rules(template, params, spec.most_tasks)
     network = add_network(template, spec.network)
     groups = add_security_groups(template, network, params, spec.litellm.port, admit_nat=spec.harness.enabled)
     discovery = add_service_discovery(template, spec, network)

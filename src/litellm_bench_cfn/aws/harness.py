@@ -51,6 +51,8 @@ class HarnessInfo:
     worker_task_definition: str
     log_group: str
     default_workers: int
+    upstream_latency_ms: float | None = None
+    """The fake endpoint's answer delay (the harness's UpstreamLatencyMs); None: a harness without it."""
 
 
 def _need(outputs: dict[str, str], key: str, stack: str, hint: str) -> str:
@@ -78,6 +80,7 @@ def harness_info(cfn: Any, stack_name: str, harness_stack_name: str) -> HarnessI
         worker_task_definition=_need(harness, "WorkerTaskDefinition", harness_stack_name, harness_hint),
         log_group=_need(harness, "LogGroupName", harness_stack_name, harness_hint),
         default_workers=int(harness.get("LocustWorkers") or 1),
+        upstream_latency_ms=float(harness["UpstreamLatencyMs"]) if harness.get("UpstreamLatencyMs") else None,
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..harness_scripts import RESULTS_MARKER
 from .locust_run import LoadResult, LoadShape, result_from_files
+from .offered import COMPARABLE, OfferedLoad, offered_load, published_offered_load
 from .published import FOUR_INSTANCES, PUBLISHED_RPS_PER_WORKER
 from .report import _chart, _ms, _series
 
@@ -116,17 +117,58 @@ class AwsBenchReport:
     published: dict[str, Any] = field(
         default_factory=lambda: {**asdict(FOUR_INSTANCES), "rps_per_worker": round(PUBLISHED_RPS_PER_WORKER, 1)}
     )
+    fleet_before: dict[str, Any] | None = None
+    """The proxy service's counts when the run started (aws/fleet.py FleetCounts)."""
+    fleet_after: dict[str, Any] | None = None
+    upstream_latency_ms: float | None = None
+    """The harness's UpstreamLatencyMs: the fake endpoint's answer delay (None: a harness without it)."""
+
+    def offered(self) -> OfferedLoad:
+        if self.upstream_latency_ms is None:
+            return offered_load(self.load, 0.0, "fake endpoint's delay (unknown: taken as 0)")
+        return offered_load(self.load, self.upstream_latency_ms, "fake endpoint's delay")
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True, default=str)
+        data = {**asdict(self), "offered_load": self.offered().summary()}
+        return json.dumps(data, indent=2, sort_keys=True, default=str)
+
+
+def _fleet(counts: dict[str, Any] | None, healthy: bool) -> str:
+    if counts is None:
+        return "-"
+    return f"{counts['healthy' if healthy else 'running']}/{counts['desired']}"
+
+
+def fleet_changed(report: AwsBenchReport) -> bool:
+    keys = ("desired", "running", "healthy")
+    before, after = report.fleet_before, report.fleet_after
+    return before is not None and after is not None and any(before[k] != after[k] for k in keys)
 
 
 def table(report: AwsBenchReport) -> str:
     load, pub = report.load, report.published
     overhead = load.overhead_header_ms or {}
+    offered, guide = report.offered(), published_offered_load(FOUR_INSTANCES)
     rows: list[tuple[str, str, str]] = [("metric", "in-VPC run", "published")]
+    before, after = report.fleet_before, report.fleet_after
+    rows.append(
+        ("proxy tasks running (before / after)", f"{_fleet(before, False)} / {_fleet(after, False)}",
+         f"{pub['instances']} instances")
+    )  # fmt: skip
+    rows.append(("healthy targets (before / after)", f"{_fleet(before, True)} / {_fleet(after, True)}", "-"))
     rows.append(("requests (failures)", f"{load.requests} ({load.failures})", "312,405 in 5 min"))
-    rows.append(("RPS", f"{load.rps:.1f}", f"{pub['rps']:g} (16 workers)"))
+    share = load.failures / load.requests if load.requests else 0.0
+    rows.append(("failures (share)", f"{load.failures} ({share:.2%})", "not published"))
+    rows.append(
+        ("RPS (closed loop: see offered load)", f"{load.rps:.1f}", f"{pub['rps']:g} (16 workers, client-bound)")
+    )
+    ceiling = offered.ceiling_rps
+    rows.append(
+        ("offered-load ceiling (req/s)", "-" if ceiling is None else f"{ceiling:.0f}", f"{guide.ceiling_rps:.0f}")
+    )
+    rows.append(
+        ("RPS / ceiling without the proxy", f"{offered.share_of_baseline:.0%}", f"{guide.share_of_baseline:.0%}")
+    )
     for key, label in (("p50", "median"), ("p95", "p95"), ("p99", "p99"), ("avg", "average")):
         rows.append((f"latency {label} (ms)", _ms(load.latency_ms.get(key)), _ms(pub.get(f"{key}_ms"))))
     for key in ("p50", "p95", "p99"):
@@ -135,6 +177,11 @@ def table(report: AwsBenchReport) -> str:
             (f"LiteLLM overhead header {key} (ms)", _ms(None if value is None else float(value)),
              _ms(pub.get(f"overhead_{key}_ms")))
         )  # fmt: skip
+    if report.upstream_latency_ms is not None:
+        for key in ("p50", "p99"):
+            value = load.latency_ms.get(key)
+            above = None if value is None else value - report.upstream_latency_ms
+            rows.append((f"latency above the upstream delay {key} (ms; proxy + ALB)", _ms(above), "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -143,7 +190,15 @@ def table(report: AwsBenchReport) -> str:
         f"LiteLLM benchmark inside AWS ({report.stack_name} in {report.region}, {report.workers} Locust worker(s), "
         f"{shape.users} users, spawn {shape.spawn_rate:g}/s, {shape.duration_s}s, target {load.target})"
     )
-    out = [header, "", *lines, ""]
+    upstream = "unknown" if report.upstream_latency_ms is None else f"{report.upstream_latency_ms:g} ms"
+    out = [header, f"fake endpoint delay (UpstreamLatencyMs): {upstream}", "", *lines, ""]
+    out.extend(offered.lines())
+    out.append(f"compares with the published: {COMPARABLE}; not RPS (published: {guide.short()})")
+    if fleet_changed(report):
+        out.append(
+            f"flag: the proxy fleet changed during the run ({_fleet(before, False)} -> {_fleet(after, False)} "
+            f"running, {_fleet(before, True)} -> {_fleet(after, True)} healthy): the result is not one fleet's"
+        )
     if load.exit_code != 0:
         out.append(
             f"flag: the Locust master exited with status {load.exit_code} (failures or no requests; see its log)"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
+import re
 import resource
 import sys
 import time
@@ -20,11 +22,30 @@ STOP_TIMEOUT_S = 30
 LOCUSTFILE = Path(__file__).resolve().parents[3] / "loadtest" / "locustfile.py"
 
 
+_WAIT_TIME = re.compile(r"^\s*wait_time\s*=\s*between\(\s*([0-9.]+)\s*,\s*([0-9.]+)\s*\)", re.MULTILINE)
+
+
+@functools.cache
+def locustfile_wait_s(path: Path = LOCUSTFILE) -> tuple[float, float]:
+    """(a, b) of the locustfile's `wait_time = between(a, b)`: what each user waits between requests."""
+    found = _WAIT_TIME.search(path.read_text(encoding="utf-8"))
+    if found is None:
+        raise ValueError(f"{path}: no `wait_time = between(a, b)` line; the offered load cannot be computed")
+    return float(found.group(1)), float(found.group(2))
+
+
 @dataclass(frozen=True)
 class LoadShape:
     users: int
     spawn_rate: float
     duration_s: int
+    wait_min_s: float = field(default_factory=lambda: locustfile_wait_s()[0])
+    wait_max_s: float = field(default_factory=lambda: locustfile_wait_s()[1])
+
+    @property
+    def mean_wait_s(self) -> float:
+        """Mean of Locust's between(a, b), a uniform draw: (a + b) / 2."""
+        return (self.wait_min_s + self.wait_max_s) / 2
 
 
 @dataclass

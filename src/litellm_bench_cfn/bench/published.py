@@ -18,6 +18,11 @@ class PublishedResult:
     overhead_p50_ms: float | None = None
     overhead_p95_ms: float | None = None
     overhead_p99_ms: float | None = None
+    overhead_avg_ms: float | None = None
+    users: int = 1000
+    """The guide's Locust shape: 1,000 users, each waiting between(0.5, 1) s between requests."""
+    wait_min_s: float = 0.5
+    wait_max_s: float = 1.0
 
 
 FOUR_INSTANCES = PublishedResult(
@@ -32,6 +37,7 @@ FOUR_INSTANCES = PublishedResult(
     overhead_p50_ms=2,
     overhead_p95_ms=8,
     overhead_p99_ms=13,
+    overhead_avg_ms=3.32,
 )
 TWO_INSTANCES = PublishedResult(
     label="published, 2 instances", instances=2, workers=8, rps=1035, p50_ms=200, p95_ms=630, p99_ms=1200, avg_ms=None

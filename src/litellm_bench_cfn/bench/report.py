@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .locust_run import HistoryPoint
+from .offered import COMPARABLE, OfferedLoad, offered_load, published_offered_load
+from .published import FOUR_INSTANCES
 from .runner import BenchReport, PhaseResult
 
 
@@ -18,6 +20,48 @@ def _overhead(phase: PhaseResult, key: str) -> float | None:
     data = phase.load.overhead_header_ms or {}
     value = data.get(key)
     return None if value is None else float(value)
+
+
+def local_offered_load(report: BenchReport, phase: PhaseResult) -> OfferedLoad:
+    """The phase's offered load; the latency without the proxy is the direct baseline's, else the
+    fake endpoint's configured delay."""
+    if report.baseline is not None and report.baseline.load.latency_ms.get("avg") is not None:
+        return offered_load(phase.load, float(report.baseline.load.latency_ms["avg"] or 0.0), "direct baseline")
+    delay = float(report.options.get("upstream_latency_ms") or 0.0)
+    return offered_load(phase.load, delay, "fake endpoint's delay")
+
+
+def _offered_rows(report: BenchReport) -> list[tuple[str, str, str, str]]:
+    direct = report.baseline
+    guide = published_offered_load(FOUR_INSTANCES)
+    phases = [local_offered_load(report, direct) if direct else None, local_offered_load(report, report.proxy)]
+
+    def ceiling(o: OfferedLoad | None) -> str:
+        return "-" if o is None or o.ceiling_rps is None else f"{o.ceiling_rps:.0f}"
+
+    def share(o: OfferedLoad | None) -> str:
+        return "-" if o is None else f"{o.share_of_baseline:.0%}"
+
+    def failures(phase: PhaseResult | None) -> str:
+        if phase is None:
+            return "-"
+        load = phase.load
+        return f"{load.failures} ({load.failures / load.requests:.2%})" if load.requests else "0"
+
+    return [
+        ("failures (share)", failures(direct), failures(report.proxy), "not published"),
+        ("offered-load ceiling (req/s)", ceiling(phases[0]), ceiling(phases[1]), ceiling(guide)),
+        ("RPS / ceiling without the proxy", share(phases[0]), share(phases[1]), share(guide)),
+    ]
+
+
+def offered_lines(report: BenchReport) -> list[str]:
+    """Under the table: the proxy phase's offered load, whether it was client-bound, what compares."""
+    guide = published_offered_load(FOUR_INSTANCES)
+    return [
+        *local_offered_load(report, report.proxy).lines(),
+        f"compares with the published: {COMPARABLE}; not RPS (published: {guide.short()})",
+    ]
 
 
 def table(report: BenchReport) -> str:
@@ -33,8 +77,13 @@ def table(report: BenchReport) -> str:
 
     add("requests (failures)", f"{direct.load.requests} ({direct.load.failures})" if direct else "-",
         f"{proxy.load.requests} ({proxy.load.failures})", "312,405 in 5 min")  # fmt: skip
-    add("RPS", f"{direct.load.rps:.1f}" if direct else "-", f"{proxy.load.rps:.1f}", f"{pub['rps']:g} (16 workers)")
-    add(f"RPS per worker ({workers})", "-", f"{per_worker:.1f}", f"{pub['rps_per_worker']:g}")
+    add(
+        "RPS",
+        f"{direct.load.rps:.1f}" if direct else "-",
+        f"{proxy.load.rps:.1f}",
+        f"{pub['rps']:g} (16 workers, client-bound)",
+    )
+    add(f"RPS per worker ({workers})", "-", f"{per_worker:.1f}", f"{pub['rps_per_worker']:g} (client-bound)")
     for key, label in (("p50", "median"), ("p95", "p95"), ("p99", "p99"), ("avg", "average")):
         published = pub.get(f"{key}_ms") if key != "avg" else pub.get("avg_ms")
         add(
@@ -47,6 +96,8 @@ def table(report: BenchReport) -> str:
         add(f"LiteLLM overhead header {key} (ms)", "-", _ms(_overhead(proxy, key)), _ms(pub.get(f"overhead_{key}_ms")))
     for key in ("p50", "p99"):
         add(f"measured overhead {key} (ms)", "-", _ms(report.measured_overhead_ms.get(key)), "-")
+    for row in _offered_rows(report):
+        add(*row)
     for process in ("proxy", "locust", "fake_endpoint"):
         add(
             f"CPU {process} (cores)",
@@ -62,7 +113,8 @@ def table(report: BenchReport) -> str:
         f"scenario {report.options['scenario']}, {report.options['users']} users, {report.options['duration_s']}s, "
         f"variant {report.options['variant']}; no database: see README)"
     )
-    out = [header, "", *lines, ""]
+    delay = float(report.options.get("upstream_latency_ms") or 0.0)
+    out = [header, f"fake endpoint delay (--upstream-latency-ms): {delay:g} ms", "", *lines, "", *offered_lines(report)]
     if report.rate_limit:
         rl = report.rate_limit
         out.append(

@@ -36,6 +36,8 @@ class BenchOptions:
     scenario: str = "guide"
     rpm_limit: int = 600
     variant: ProxyVariant = field(default_factory=ProxyVariant)
+    upstream_latency_ms: float = 0.0
+    """The fake endpoint answers after this delay (its --delay-ms): an upstream over a network."""
 
 
 @dataclass
@@ -171,6 +173,16 @@ def rate_limit_summary(phase: PhaseResult, options: BenchOptions) -> dict[str, A
     }
 
 
+def fake_endpoint_args(options: BenchOptions) -> tuple[str, ...]:
+    """The fake endpoint's flags for this run: the scenario's quotas and the upstream delay."""
+    args: tuple[str, ...] = ()
+    if options.scenario == "rate-limited":
+        args = tuple(a for name in RATE_LIMIT_DEPLOYMENTS for a in ("--rpm-limit", f"{name}={options.rpm_limit}"))
+    if options.upstream_latency_ms > 0:
+        args += ("--delay-ms", f"{options.upstream_latency_ms:g}")
+    return args
+
+
 def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> BenchReport:
     if options.scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {options.scenario!r}; choose one of {', '.join(SCENARIOS)}")
@@ -178,9 +190,7 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> Benc
     options.workdir.mkdir(parents=True, exist_ok=True)
     shape = LoadShape(options.users, options.spawn_rate, options.duration_s)
     rate_limited = options.scenario == "rate-limited"
-    fake_args: tuple[str, ...] = ()
-    if rate_limited:
-        fake_args = tuple(a for name in RATE_LIMIT_DEPLOYMENTS for a in ("--rpm-limit", f"{name}={options.rpm_limit}"))
+    fake_args = fake_endpoint_args(options)
     say(
         f"starting the fake OpenAI endpoint and the LiteLLM proxy from {options.template} "
         f"({options.workers} worker(s), variant {options.variant.name})"
@@ -219,6 +229,7 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> Benc
             "duration_s": options.duration_s,
             "workers": options.workers,
             "variant": options.variant.name,
+            "upstream_latency_ms": options.upstream_latency_ms,
         },
         boot_seconds=stack.boot_seconds,
         baseline=baseline,

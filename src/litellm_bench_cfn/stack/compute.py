@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from troposphere import GetAtt, Join, Ref, Region, Template, ecs, logs
 
 from .. import proxy_config
-from ..spec import BenchmarkSpec
+from ..spec import ROLLING_MAXIMUM_PERCENT, BenchmarkSpec
 from . import database_tls
 from .database import Database
 from .iam import Roles
@@ -47,7 +47,7 @@ def rolling_deployment() -> ecs.DeploymentConfiguration:
     """Full capacity during a rollout, and back to the last good revision if the new one fails."""
     return ecs.DeploymentConfiguration(
         MinimumHealthyPercent=100,
-        MaximumPercent=200,
+        MaximumPercent=ROLLING_MAXIMUM_PERCENT,
         DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
     )
 

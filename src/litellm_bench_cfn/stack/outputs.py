@@ -46,6 +46,11 @@ def add_outputs(
         ),
         Output("ClusterName", Description="ECS cluster running the proxy.", Value=Ref(compute.cluster)),
         Output("ServiceName", Description="ECS service of the proxy tasks.", Value=GetAtt(compute.service, "Name")),
+        Output(
+            "TargetGroupArn",
+            Description="Target group of the proxy tasks (bench aws checks that every task is healthy in it).",
+            Value=Ref(balancer.target_group),
+        ),
         Output("LogGroupName", Description="CloudWatch Logs group of the proxy tasks.", Value=log_group_name),
         Output(
             "SmokeTestCommand",

@@ -19,8 +19,9 @@ from ..spec import BenchmarkSpec
 @dataclass(frozen=True)
 class Parameters:
     desired_count: Parameter
-    min_count: Parameter
-    max_count: Parameter
+    min_count: Parameter | None
+    """None with a fixed fleet (scaling.enabled false): no autoscaling bounds to choose."""
+    max_count: Parameter | None
     task_cpu: Parameter
     task_memory: Parameter
     workers: Parameter
@@ -29,12 +30,27 @@ class Parameters:
     benchmark_api_base: Parameter
 
 
-PARAMETER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Proxy sizing", ("DesiredTaskCount", "MinTaskCount", "MaxTaskCount", "TaskCpu", "TaskMemory", "WorkersPerTask")),
-    ("Database", ("DBInstanceClass",)),
-    ("Network and access", ("AllowedIngressCidr",)),
-    ("Load test", ("BenchmarkApiBase",)),
-)
+AUTOSCALING_PARAMETERS = ("MinTaskCount", "MaxTaskCount")
+
+
+def parameter_groups(autoscaling: bool) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    bounds = AUTOSCALING_PARAMETERS if autoscaling else ()
+    return (
+        ("Proxy sizing", ("DesiredTaskCount", *bounds, "TaskCpu", "TaskMemory", "WorkersPerTask")),
+        ("Database", ("DBInstanceClass",)),
+        ("Network and access", ("AllowedIngressCidr",)),
+        ("Load test", ("BenchmarkApiBase",)),
+    )
+
+
+def parameter_labels(autoscaling: bool) -> dict[str, str]:
+    labels = dict(PARAMETER_LABELS)
+    if not autoscaling:
+        for name in AUTOSCALING_PARAMETERS:
+            del labels[name]
+        labels["DesiredTaskCount"] = "Proxy tasks (a fixed fleet: no autoscaling)"
+    return labels
+
 
 PARAMETER_LABELS: dict[str, str] = {
     "DesiredTaskCount": "Proxy tasks at launch",
@@ -50,11 +66,36 @@ PARAMETER_LABELS: dict[str, str] = {
 
 
 def add_parameters(template: Template, spec: BenchmarkSpec, benchmark_api_base_default: str) -> Parameters:
-    max_tasks = spec.scaling.max_tasks
+    max_tasks = spec.most_tasks
     count_bounds = {"Type": "Number", "MinValue": 1, "MaxValue": max_tasks}
 
     def add(title: str, **kwargs: object) -> Parameter:
         return template.add_parameter(Parameter(title, **kwargs))
+
+    autoscaling = spec.scaling.enabled
+    if autoscaling:
+        desired_text = "Proxy tasks started at launch. Must lie within min/max tasks."
+    else:
+        desired_text = (
+            f"Proxy tasks the service keeps running: a fixed fleet, no autoscaling (benchmark: "
+            f"{spec.tasks.desired_count}). At most {max_tasks}: the DB connection pools are sized for "
+            f"{spec.pool_tasks} tasks at once, a rolling deployment's replacements included."
+        )
+    desired = add("DesiredTaskCount", Default=spec.tasks.desired_count, Description=desired_text, **count_bounds)
+    min_count = max_count = None
+    if autoscaling:
+        min_count = add(
+            "MinTaskCount",
+            Default=spec.scaling.min_tasks,
+            Description="Fewest tasks autoscaling keeps.",
+            **count_bounds,
+        )
+        max_count = add(
+            "MaxTaskCount",
+            Default=max_tasks,
+            Description=f"Most tasks autoscaling starts (the DB connection pools are sized for {max_tasks}).",
+            **count_bounds,
+        )
 
     db_classes = sorted(
         name
@@ -62,24 +103,9 @@ def add_parameters(template: Template, spec: BenchmarkSpec, benchmark_api_base_d
         if cls.default_max_connections >= spec.database.max_connections
     )
     return Parameters(
-        desired_count=add(
-            "DesiredTaskCount",
-            Default=spec.tasks.desired_count,
-            Description="Proxy tasks started at launch (benchmark: 4). Must lie within min/max tasks.",
-            **count_bounds,
-        ),
-        min_count=add(
-            "MinTaskCount",
-            Default=spec.scaling.min_tasks,
-            Description="Fewest tasks autoscaling keeps.",
-            **count_bounds,
-        ),
-        max_count=add(
-            "MaxTaskCount",
-            Default=max_tasks,
-            Description=f"Most tasks autoscaling starts (the DB connection pools are sized for {max_tasks}).",
-            **count_bounds,
-        ),
+        desired_count=desired,
+        min_count=min_count,
+        max_count=max_count,
         task_cpu=add(
             "TaskCpu",
             Type="Number",

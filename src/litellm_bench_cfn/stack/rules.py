@@ -33,6 +33,8 @@ def add_rules(template: Template, params: Parameters, max_tasks: int) -> None:
             ]
         },
     )
+    if params.min_count is None or params.max_count is None:
+        return  # a fixed fleet: DesiredTaskCount's own bounds say all there is
     for desired in range(1, max_tasks + 1):
         template.add_rule(
             f"TaskCountRange{desired}",

@@ -1,4 +1,9 @@
-"""Target-tracking autoscaling of the proxy service on average CPU (never on memory)."""
+"""Target-tracking autoscaling of the proxy service on average CPU (never on memory).
+
+Only for profiles with `scaling.enabled` (dev, production). The benchmark holds a fixed fleet: target
+tracking scales in after ~15 low one-minute datapoints, so an idle benchmark stack would shrink to
+its minimum before a run and grow during it, and the result would not be "4 instances".
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,11 @@ from .compute import Compute
 from .parameters import Parameters
 
 
-def add_autoscaling(template: Template, spec: ScalingSpec, compute: Compute, params: Parameters) -> aas.ScalingPolicy:
+def add_autoscaling(
+    template: Template, spec: ScalingSpec, compute: Compute, params: Parameters
+) -> aas.ScalingPolicy | None:
+    if not spec.enabled or params.min_count is None or params.max_count is None:
+        return None
     target = template.add_resource(
         aas.ScalableTarget(
             "ProxyScalableTarget",

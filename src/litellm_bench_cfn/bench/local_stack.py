@@ -160,15 +160,21 @@ def fake_endpoint_process(workdir: Path, port: int, extra_args: tuple[str, ...] 
     return ManagedProcess("fake-openai-endpoint", argv, env=dict(os.environ), log_path=workdir / "fake_endpoint.log")
 
 
-def proxy_process(launch: ContainerLaunch, workdir: Path, port: int, workers: int) -> ManagedProcess:
-    """Run `launch` as the container would: its argv, its environment, cwd holding docker/."""
-    root = (workdir / "container").resolve()
+def container_root(root: Path) -> Path:
+    """A working directory standing in for the image's /app: docker/prod_entrypoint.sh (the shim) and tmp/."""
+    root = root.resolve()
     (root / "docker").mkdir(parents=True, exist_ok=True)
     shim = root / "docker" / "prod_entrypoint.sh"
     shim.write_text(ENTRYPOINT_SHIM.format(litellm=find_litellm_cli()))
     shim.chmod(0o755)
+    (root / "tmp").mkdir(exist_ok=True)
+    return root
+
+
+def proxy_process(launch: ContainerLaunch, workdir: Path, port: int, workers: int) -> ManagedProcess:
+    """Run `launch` as the container would: its argv, its environment, cwd holding docker/."""
+    root = container_root(workdir / "container")
     tmp = root / "tmp"
-    tmp.mkdir(exist_ok=True)
     env = {k: v for k, v in launch.environment.items() if k not in DATABASE_ENV}
     env.update(
         {

@@ -168,7 +168,8 @@ class MigrationsSpec(_Model):
     mode: Literal["init_container", "in_proxy"] = Field(
         "init_container",
         description="init_container: a non-essential `migrations` container runs `--skip_server_startup` "
-        "before the proxy starts, and the proxy runs with DISABLE_SCHEMA_UPDATE=true; in_proxy: every "
+        "(rerun while it exits 1, see attempts) before the proxy starts, and the proxy runs with "
+        "DISABLE_SCHEMA_UPDATE=true; in_proxy: every "
         "proxy migrates at start (LiteLLM's default).",
     )
     expected_duration_s: Annotated[int, Field(ge=0, le=1800)] = Field(

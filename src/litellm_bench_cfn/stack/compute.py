@@ -1,4 +1,9 @@
-"""ECS cluster, the LiteLLM Fargate task definition and the service behind the load balancer."""
+"""ECS cluster, the LiteLLM Fargate task definition and the service behind the load balancer.
+
+Migrations (issue 13): every task's init container runs LiteLLM's migration job and reruns it while it
+exits 1, because LiteLLM builds the request-log indexes under a lock that does not wait and designs the
+step for a job that is rerun; the decision and why not a one-off task or our own lock: `migrations_container`.
+"""
 
 from __future__ import annotations
 

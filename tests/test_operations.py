@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from litellm_bench_cfn import proxy_config
 from litellm_bench_cfn.spec import BenchmarkSpec, SpecError, parse_spec_text
+from litellm_bench_cfn.stack.compute import migrations_script
 from litellm_bench_cfn.stack.monitoring import alarm_definitions
 from litellm_bench_cfn.stack.redis import litellm_router_settings
 
@@ -54,8 +59,90 @@ def errors_of(text: str) -> list[str]:
 
 def test_migrations_container_runs_migrations_only_and_is_not_essential(resources: dict[str, Any]) -> None:
     migrations = containers(resources)["migrations"]
-    assert migrations["Command"] == ["--skip_server_startup"] and migrations["Essential"] is False
-    assert "EntryPoint" not in migrations  # the image's prod_entrypoint.sh runs `litellm "$@"`
+    assert migrations["EntryPoint"] == ["/bin/sh", "-c"] and migrations["Essential"] is False
+    assert migrations["Command"] == [migrations_script(BenchmarkSpec())]
+    (script,) = migrations["Command"]
+    # The only LiteLLM run is the image's own entrypoint (`litellm "$@"`) with the migrations-only flag.
+    runs = [line.strip() for line in script.splitlines() if "prod_entrypoint.sh" in line]
+    assert runs == ["docker/prod_entrypoint.sh --skip_server_startup && exit 0"]
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    code: int
+    litellm_runs: int
+    stderr: list[str]
+    sleeps: list[int]
+
+
+def run_migrations_script(tmp_path: Path, spec: BenchmarkSpec, exit_codes: list[int]) -> ScriptRun:
+    """Run the rendered wrapper under dash with a stand-in for the image's entrypoint that exits with
+    `exit_codes` in turn, and a `sleep` on PATH that records the wait instead of sleeping."""
+    (tmp_path / "docker").mkdir()
+    entrypoint = tmp_path / "docker" / "prod_entrypoint.sh"
+    entrypoint.write_text(
+        "#!/bin/sh\n"
+        '[ "$*" = --skip_server_startup ] || exit 99\n'
+        "n=$(($(cat runs 2>/dev/null || echo 0) + 1)); echo $n > runs\n"
+        f"set -- {' '.join(map(str, exit_codes))}\n"
+        'shift $((n - 1)); exit "$1"\n'
+    )
+    (tmp_path / "bin").mkdir()
+    sleep = tmp_path / "bin" / "sleep"
+    sleep.write_text(f'#!/bin/sh\necho "$1" >> "{tmp_path}/sleeps"\n')
+    for executable in (entrypoint, sleep):
+        executable.chmod(0o755)
+    done = subprocess.run(
+        [shutil.which("dash") or "/bin/sh", "-c", migrations_script(spec)],
+        cwd=tmp_path,
+        env={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    sleeps = (tmp_path / "sleeps").read_text().split() if (tmp_path / "sleeps").exists() else []
+    return ScriptRun(
+        code=done.returncode,
+        litellm_runs=int((tmp_path / "runs").read_text()),
+        stderr=done.stderr.splitlines(),
+        sleeps=[int(s) for s in sleeps],
+    )
+
+
+def test_migrations_are_rerun_while_litellm_asks_for_a_rerun(tmp_path: Path) -> None:
+    run = run_migrations_script(tmp_path, BenchmarkSpec(), [1, 1, 0])
+    assert (run.code, run.litellm_runs, len(run.stderr)) == (0, 3, 2)
+    assert all(line.startswith("litellm-bench-cfn: migrations: run ") for line in run.stderr)
+    assert "run 1 of 6 exited 1" in run.stderr[0] and "rerunning in" in run.stderr[0]
+
+
+def test_migrations_reruns_back_off_with_jitter_up_to_the_cap(tmp_path: Path) -> None:
+    spec = BenchmarkSpec.model_validate({"migrations": {"attempts": 6, "retry_delay_s": 4, "retry_delay_max_s": 10}})
+    run = run_migrations_script(tmp_path, spec, [1] * 6)
+    assert (run.code, run.litellm_runs) == (1, 6)
+    ceilings = [4, 8, 10, 10, 10]
+    assert len(run.sleeps) == len(ceilings)
+    assert all((ceiling + 1) // 2 <= s <= ceiling for s, ceiling in zip(run.sleeps, ceilings, strict=True))
+    assert sum(ceilings) == spec.migrations.retry_wait_budget_s
+    assert "run 6 of 6 exited 1; giving up" in run.stderr[-1]
+
+
+def test_migrations_failure_a_rerun_cannot_fix_fails_at_once(tmp_path: Path) -> None:
+    run = run_migrations_script(tmp_path, BenchmarkSpec(), [2, 0])
+    assert (run.code, run.litellm_runs, run.sleeps) == (2, 1, [])
+    assert run.stderr == ["litellm-bench-cfn: migrations: run 1 of 6 exited 2, which a rerun does not fix; giving up"]
+
+
+def test_migrations_retry_budget_must_fit_the_grace_period() -> None:
+    assert errors_of("migrations: {expected_duration_s: 60}") == [
+        "migrations.expected_duration_s: 60 s is shorter than the 95 s the migrations container may wait between "
+        "its 6 runs, so the health-check grace period could end while a task still migrates; raise it to at least "
+        "95 or lower migrations.attempts / retry_delay_max_s"
+    ]
+    assert errors_of("migrations: {retry_delay_s: 20, retry_delay_max_s: 10}") == [
+        "migrations.retry_delay_max_s: 10 is below migrations.retry_delay_s (20); raise it"
+    ]
+    assert BenchmarkSpec.model_validate({"migrations": {"mode": "in_proxy", "expected_duration_s": 0}})
 
 
 def test_migrations_container_reaches_the_database_with_the_injected_password(resources: dict[str, Any]) -> None:
@@ -94,6 +181,7 @@ def test_grace_period_covers_migrations_and_worker_start(resources: dict[str, An
     grace = props(resources, "ProxyService")["HealthCheckGracePeriodSeconds"]
     assert grace == spec.container_health_check.start_period_s + spec.migrations.expected_duration_s
     assert grace >= 240
+    assert grace >= spec.container_health_check.start_period_s + spec.migrations.retry_wait_budget_s
 
 
 def test_circuit_breaker_rolls_back_a_failed_deployment(resources: dict[str, Any]) -> None:

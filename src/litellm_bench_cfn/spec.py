@@ -183,12 +183,32 @@ class MigrationsSpec(_Model):
     mode: Literal["init_container", "in_proxy"] = Field(
         "init_container",
         description="init_container: a non-essential `migrations` container runs `--skip_server_startup` "
-        "before the proxy starts, and the proxy runs with DISABLE_SCHEMA_UPDATE=true; in_proxy: every "
+        "(rerun while it exits 1, see attempts) before the proxy starts, and the proxy runs with "
+        "DISABLE_SCHEMA_UPDATE=true; in_proxy: every "
         "proxy migrates at start (LiteLLM's default).",
     )
     expected_duration_s: Annotated[int, Field(ge=0, le=1800)] = Field(
         120, description="Seconds a migration may take; added to the service's health-check grace period."
     )
+    attempts: Annotated[int, Field(ge=1, le=20)] = Field(
+        6,
+        description="init_container: runs of `--skip_server_startup` before the task fails. A run that exits 1 "
+        "(LiteLLM's rerunnable 'Database setup failed', e.g. another task holds its index-build lock) is rerun; "
+        "any other failure is not.",
+    )
+    retry_delay_s: Annotated[int, Field(ge=1, le=60)] = Field(
+        5,
+        description="init_container: seconds before the first rerun, doubled before each further one up to "
+        "retry_delay_max_s; every wait is jittered to 50-100 % so tasks that failed together rerun apart.",
+    )
+    retry_delay_max_s: Annotated[int, Field(ge=1, le=300)] = Field(
+        30, description="init_container: the longest wait between two runs."
+    )
+
+    @property
+    def retry_wait_budget_s(self) -> int:
+        """The longest the migrations container may sleep between runs, all reruns together."""
+        return sum(min(self.retry_delay_max_s, self.retry_delay_s * 2**rerun) for rerun in range(self.attempts - 1))
 
 
 class HttpsSpec(_Model):
@@ -603,6 +623,24 @@ def _operations(spec: BenchmarkSpec) -> Iterable[Violation]:
         yield "redis.replicas", "a Multi-AZ database with a single-node Redis is not highly available; set 1 or more"
 
 
+def _migrations(spec: BenchmarkSpec) -> Iterable[Violation]:
+    m = spec.migrations
+    if m.mode != "init_container":
+        return
+    if m.retry_delay_max_s < m.retry_delay_s:
+        yield (
+            "migrations.retry_delay_max_s",
+            f"{m.retry_delay_max_s} is below migrations.retry_delay_s ({m.retry_delay_s}); raise it",
+        )
+    elif m.expected_duration_s < m.retry_wait_budget_s:
+        yield (
+            "migrations.expected_duration_s",
+            f"{m.expected_duration_s} s is shorter than the {m.retry_wait_budget_s} s the migrations container may "
+            f"wait between its {m.attempts} runs, so the health-check grace period could end while a task still "
+            f"migrates; raise it to at least {m.retry_wait_budget_s} or lower migrations.attempts / retry_delay_max_s",
+        )
+
+
 def _harness(spec: BenchmarkSpec) -> Iterable[Violation]:
     h = spec.harness
     if not h.enabled:
@@ -652,6 +690,7 @@ SPEC_RULES: tuple[Callable[[BenchmarkSpec], Iterable[Violation]], ...] = (
     _models,
     _log_retention,
     _operations,
+    _migrations,
     _harness,
 )
 

@@ -9,7 +9,7 @@ end-to-end test and `bench local` both use it, so what they run is what the stac
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,10 @@ PSEUDO_PARAMETERS = {
     "AWS::URLSuffix": "amazonaws.com",
     "AWS::NoValue": None,
 }
+
+
+LITELLM_IMAGE_ENTRYPOINT = ("docker/prod_entrypoint.sh",)
+"""The LiteLLM images' ENTRYPOINT (relative to their WORKDIR /app); `CMD` holds only flags."""
 
 
 class TemplateResolutionError(ValueError):
@@ -152,10 +156,16 @@ def find_container(template: Mapping[str, Any], task_definition: str, container:
 
 
 def container_launch(
-    resolver: Resolver, task_definition: str, container: str, secret_values: Mapping[str, str]
+    resolver: Resolver,
+    task_definition: str,
+    container: str,
+    secret_values: Mapping[str, str],
+    image_entrypoint: Sequence[str] = (),
 ) -> ContainerLaunch:
     """Resolve one container; `secret_values` maps a secret's logical ID (a `Ref`), or the ARN another
-    form resolves to (e.g. an `Fn::ImportValue`), to the value ECS injects."""
+    form resolves to (e.g. an `Fn::ImportValue`), to the value ECS injects. `image_entrypoint` is the
+    image's ENTRYPOINT, which ECS runs (with `Command` as its arguments) when the definition sets no
+    `EntryPoint`, e.g. LITELLM_IMAGE_ENTRYPOINT."""
     definition = find_container(resolver.template, task_definition, container)
     environment = {e["Name"]: str(resolver.resolve(e["Value"])) for e in definition.get("Environment", [])}
     for secret in definition.get("Secrets", []):
@@ -166,7 +176,8 @@ def container_launch(
         if not isinstance(logical_id, str) or logical_id not in secret_values:
             raise TemplateResolutionError(f"no test value for secret {secret['Name']} (from {source})")
         environment[secret["Name"]] = secret_values[logical_id]
-    argv = [*resolver.resolve(definition.get("EntryPoint", [])), *resolver.resolve(definition.get("Command", []))]
+    entrypoint = resolver.resolve(definition["EntryPoint"]) if "EntryPoint" in definition else image_entrypoint
+    argv = [*entrypoint, *resolver.resolve(definition.get("Command", []))]
     ports = definition.get("PortMappings", [])
     return ContainerLaunch(
         argv=tuple(str(a) for a in argv),

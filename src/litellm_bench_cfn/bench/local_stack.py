@@ -171,19 +171,25 @@ def fake_endpoint_process(workdir: Path, port: int, extra_args: tuple[str, ...] 
     return ManagedProcess("fake-openai-endpoint", argv, env=dict(os.environ), log_path=workdir / "fake_endpoint.log")
 
 
+def container_root(root: Path, litellm_version: str | None = None) -> Path:
+    """A working directory standing in for the image's /app: docker/prod_entrypoint.sh (the shim) and tmp/."""
+    root = root.resolve()
+    (root / "docker").mkdir(parents=True, exist_ok=True)
+    shim = root / "docker" / "prod_entrypoint.sh"
+    other_release = litellm_bin_dir(litellm_version)
+    shim.write_text(ENTRYPOINT_SHIM.format(litellm=other_release / "litellm" if other_release else find_litellm_cli()))
+    shim.chmod(0o755)
+    (root / "tmp").mkdir(exist_ok=True)
+    return root
+
+
 def proxy_process(
     launch: ContainerLaunch, workdir: Path, port: int, workers: int, litellm_version: str | None = None
 ) -> ManagedProcess:
     """Run `launch` as the container would: its argv, its environment, cwd holding docker/."""
-    root = (workdir / "container").resolve()
-    (root / "docker").mkdir(parents=True, exist_ok=True)
-    shim = root / "docker" / "prod_entrypoint.sh"
-    other_release = litellm_bin_dir(litellm_version)
-    bin_dir = other_release or Path(sys.executable).parent
-    shim.write_text(ENTRYPOINT_SHIM.format(litellm=other_release / "litellm" if other_release else find_litellm_cli()))
-    shim.chmod(0o755)
+    root = container_root(workdir / "container", litellm_version)
+    bin_dir = litellm_bin_dir(litellm_version) or Path(sys.executable).parent
     tmp = root / "tmp"
-    tmp.mkdir(exist_ok=True)
     env = {k: v for k, v in launch.environment.items() if k not in DATABASE_ENV}
     env.update(
         {

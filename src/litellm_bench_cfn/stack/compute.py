@@ -1,4 +1,9 @@
-"""ECS cluster, the LiteLLM Fargate task definition and the service behind the load balancer."""
+"""ECS cluster, the LiteLLM Fargate task definition and the service behind the load balancer.
+
+Migrations (issue 13): every task's init container runs LiteLLM's migration job and reruns it while it
+exits 1, because LiteLLM builds the request-log indexes under a lock that does not wait and designs the
+step for a job that is rerun; the decision and why not a one-off task or our own lock: `migrations_container`.
+"""
 
 from __future__ import annotations
 
@@ -65,22 +70,83 @@ def _log_configuration(log_group: logs.LogGroup, prefix: str) -> ecs.LogConfigur
     )
 
 
+MIGRATIONS_RERUN_EXIT_CODE = 1
+"""`litellm --skip_server_startup` exits 1 ("Database setup failed") when the schema or the request-log
+indexes are not in place yet, the result LiteLLM's migration job is rerun on; it exits 2 when a
+migration "cannot proceed" and a rerun cannot fix it (litellm/proxy/proxy_cli.py)."""
+
+
+def migrations_script(spec: BenchmarkSpec) -> str:
+    """POSIX sh run as `sh -c SCRIPT`: LiteLLM's own migration step, rerun the way LiteLLM intends.
+
+    Runs the image's `docker/prod_entrypoint.sh --skip_server_startup` up to `migrations.attempts`
+    times while it exits 1, waiting `retry_delay_s` doubled per rerun (capped at `retry_delay_max_s`)
+    and jittered to 50-100 % from /dev/urandom, so copies that failed together do not rerun together.
+    Each failed run is one line on stderr. Any other exit code ends the container with that code.
+    """
+    m = spec.migrations
+    log = "litellm-bench-cfn: migrations:"
+    return (
+        "set -u\n"
+        f"attempts={m.attempts}\n"
+        f"delay={m.retry_delay_s}\n"
+        "run=1\n"
+        "while :; do\n"
+        "  docker/prod_entrypoint.sh --skip_server_startup && exit 0\n"
+        "  code=$?\n"
+        f'  if [ "$code" -ne {MIGRATIONS_RERUN_EXIT_CODE} ]; then\n'
+        f'    echo "{log} run $run of $attempts exited $code, which a rerun does not fix; giving up" >&2\n'
+        '    exit "$code"\n'
+        "  fi\n"
+        '  if [ "$run" -ge "$attempts" ]; then\n'
+        f'    echo "{log} run $run of $attempts exited $code; giving up, the proxy will not start" >&2\n'
+        '    exit "$code"\n'
+        "  fi\n"
+        "  r=$(od -An -N2 -tu2 /dev/urandom 2>/dev/null | tr -d ' ')\n"
+        "  case \"$r\" in ''|*[!0-9]*) r=0 ;; esac\n"
+        "  low=$(( (delay + 1) / 2 ))\n"
+        "  wait_s=$(( low + r % (delay - low + 1) ))\n"
+        f'  echo "{log} run $run of $attempts exited $code (LiteLLM: Database setup failed; usually another'
+        ' task holds its migration lock); rerunning in ${wait_s}s" >&2\n'
+        '  sleep "$wait_s"\n'
+        "  run=$((run + 1))\n"
+        "  delay=$((delay * 2))\n"
+        f'  if [ "$delay" -gt {m.retry_delay_max_s} ]; then delay={m.retry_delay_max_s}; fi\n'
+        "done\n"
+    )
+
+
 def migrations_container(
     spec: BenchmarkSpec, secrets: Secrets, database: Database, log_group: logs.LogGroup
 ) -> ecs.ContainerDefinition:
-    """`litellm --skip_server_startup`: runs LiteLLM's prisma migrations, then exits 0.
+    """LiteLLM's migration job (`litellm --skip_server_startup`) as an init container, rerun until it exits 0.
 
     Design (issue #8): an init container in the proxy's own task, not a one-off task run by a custom
     resource. It needs no Lambda, no extra IAM and no second task definition, and it runs on every
-    deploy because every new task revision starts with it. It runs once per TASK, not once per
-    deploy: when 4 tasks start together, 4 migrations start together. That is safe because LiteLLM's
-    migrate step (`prisma migrate deploy`) takes a PostgreSQL advisory lock, so the runs queue and
-    every run after the first finds nothing to apply. What the design buys is that a proxy never
+    deploy because every new task revision starts with it. What the design buys is that a proxy never
     migrates while it serves: the proxy starts only after its migrations container exited 0
-    (DependsOn SUCCESS) and itself runs with DISABLE_SCHEMA_UPDATE=true. A failed migration exits
-    non-zero, the proxy never starts, the task stops and the deployment circuit breaker rolls back.
-    No StartTimeout: a first migration of an empty database may take minutes, and a timeout would
-    turn a slow migration into a rollback.
+    (DependsOn SUCCESS) and itself runs with DISABLE_SCHEMA_UPDATE=true. No StartTimeout: a first
+    migration of an empty database may take minutes, and a timeout would turn a slow migration into
+    a rollback.
+
+    It runs once per TASK, not once per deploy (issue #13): when 4 tasks start together, 4 copies
+    start together. `prisma migrate deploy` is safe concurrently (Prisma's advisory lock queues the
+    copies). The step after it is not: `--skip_server_startup` then builds the request-log indexes
+    (litellm_proxy_extras/request_log_indexes.py) under LiteLLM's migration coordinator lock taken
+    with `pg_try_advisory_lock`, which never waits. A copy that finds another copy building an index
+    gives up and exits 1 ("Database setup failed"); LiteLLM means that result for a migration job
+    that is rerun (`build_request_log_indexes` in litellm/proxy/db/prisma_client.py: "False ... so
+    the job exits non-zero and is rerun"; `run_migration_job` in litellm_proxy_extras/utils.py).
+    So the container's command is `migrations_script`: it reruns the image's own entrypoint with
+    `--skip_server_startup` while it exits 1, with bounded, jittered backoff. A rerun is cheap
+    (no pending migration, an index another copy built is found valid and left alone) and ends when
+    the slow copy released the lock. Exit 2 ("cannot proceed": permissions, a migration whose
+    completion cannot be verified) is passed on at once: LiteLLM says a restart does not fix it.
+    A database that stays broken still fails the task after `migrations.attempts` runs, and the
+    deployment circuit breaker rolls back. Rejected: serialising the copies with a blocking advisory
+    lock of our own around the step needs a database client in the wrapper, a second lock protocol
+    next to LiteLLM's, and makes the 4th task wait for 3 whole runs; a one-off task per deploy needs
+    a custom resource (Lambda) that cannot be tested offline.
     """
     environment = {
         "DATABASE_HOST": database_host(database),
@@ -93,7 +159,8 @@ def migrations_container(
         Name=MIGRATIONS_CONTAINER,
         Image=spec.litellm.image,
         Essential=False,
-        Command=["--skip_server_startup"],  # the image's entrypoint stays: docker/prod_entrypoint.sh
+        EntryPoint=["/bin/sh", "-c"],
+        Command=[migrations_script(spec)],
         Environment=[ecs.Environment(Name=k, Value=v) for k, v in sorted(environment.items())],
         Secrets=[ecs.Secret(Name="DATABASE_PASSWORD", ValueFrom=Ref(secrets.db_password))],
         LogConfiguration=_log_configuration(log_group, MIGRATIONS_CONTAINER),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -230,3 +231,15 @@ def test_change_set_lines_show_actions_replacement_and_parameters() -> None:
         "  Remove  Old                              U",
         "  parameters: A=1 B=x",
     ]
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe not text", b"[1, 2]\n", b"Parameters: [\n"])
+def test_unreadable_template_is_one_line_and_exit_2(
+    content: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = tmp_path / "bad.yaml"
+    template.write_bytes(content)
+    assert cli_deploy.main(["deploy", "--template", str(template)], ENVIRON) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {template}: cannot check its parameters: ")
+    assert err.count("\n") == 1

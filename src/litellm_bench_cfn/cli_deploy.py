@@ -225,8 +225,11 @@ def main(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # AwsError and any botocore error: one line, never a traceback
-        error = describe_error(exc)
+    except Exception as exc:  # AwsError, botocore errors and anything else: one line, never a traceback
+        try:
+            error = describe_error(exc)
+        except Exception:
+            error = AwsError(f"{type(exc).__name__}: {exc}")
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
 

@@ -28,8 +28,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..render import TEMPLATE_BODY_LIMIT
 from .clients import EXIT_BAD_INPUT, AwsError, AwsTarget, describe_error
 from .launch import object_url
-from .param_rules import RuleEvaluationError, check_parameters
-from .stack import MASTER_KEY_PREFIX, describe_stack
+from .param_rules import check_parameters
+from .stack import describe_stack, master_key
 
 CAPABILITIES = ("CAPABILITY_IAM",)
 CHANGE_SET_POLL_S = 2.0
@@ -215,9 +215,14 @@ def preflight(template: Path, overrides: Mapping[str, str]) -> None:
     """What CloudFormation would reject about these parameters, before any AWS call (exit 2)."""
     try:
         document = yaml.safe_load(template.read_text(encoding="utf-8"))
+        if not isinstance(document, dict):
+            raise ValueError("not a CloudFormation template (its top level is not a mapping)")
         problems = check_parameters(document, overrides)
-    except (OSError, yaml.YAMLError, RuleEvaluationError, AttributeError) as exc:
-        raise AwsError(f"{template}: cannot check its parameters: {exc} (--no-preflight skips the check)", 2) from None
+    except (OSError, ValueError, yaml.YAMLError, AttributeError) as exc:  # ValueError: RuleEvaluationError, not UTF-8
+        detail = " ".join(str(exc).split())  # YAML errors span lines
+        raise AwsError(
+            f"{template}: cannot check its parameters: {detail} (--no-preflight skips the check)", 2
+        ) from None
     for line in problems:
         warn(line)
     if problems:
@@ -509,10 +514,9 @@ def smoke(session: StackSession, request: SmokeRequest) -> int:
         raise AwsError(f"no MasterKeySecretArn output on {session.stack_name}; pass --secret-id", EXIT_BAD_INPUT)
     url = url.rstrip("/")
     try:
-        secret = session.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+        key = master_key(session.client("secretsmanager"), secret_id)
     except (ClientError, BotoCoreError) as exc:
         raise AwsError(f"cannot read the master key from {secret_id}: {_aws_message(exc)}") from None
-    key = MASTER_KEY_PREFIX + str(secret)  # the secret holds the key without its sk- prefix
     if request.show_key:
         info(f"master key: {key}")
     else:

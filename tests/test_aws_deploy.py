@@ -8,6 +8,7 @@ Stubber, which answers with the responses real CloudFormation gives (shapes chec
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,7 @@ def test_failed_deploy_prints_the_first_failed_resource(
     cfn.add_response("get_template_summary", {"Parameters": [{"ParameterKey": "DesiredTaskCount"}]})
     cfn.add_response("create_change_set", {"Id": "arn:cs", "StackId": STACK_ID})
     add = {"Action": "Add", "LogicalResourceId": "Database", "ResourceType": "AWS::RDS::DBInstance"}
+    cfn.add_response("describe_change_set", {"Status": "CREATE_IN_PROGRESS"})
     cfn.add_response(
         "describe_change_set",
         {"Status": "CREATE_COMPLETE", "Changes": [{"Type": "Resource", "ResourceChange": add}]},
@@ -97,8 +99,11 @@ def test_failed_deploy_prints_the_first_failed_resource(
     cfn.add_response("describe_stack_events", {"StackEvents": ROLLED_BACK_EVENTS})
     argv = ["deploy", "--stack-name", "failing", "--no-preflight", "--template", str(BENCHMARK_TEMPLATE)]
     code = cli_deploy.main(argv, ENVIRON)
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert code == 1
+    assert re.search(r"^\[   0s\] change set deploy-\d{8}-\d{6}: CREATE_IN_PROGRESS$", out, re.M), out
+    assert "  Add     Database                         AWS::RDS::DBInstance" in out
+    assert "[   0s] ROLLBACK_COMPLETE | failing ROLLBACK_COMPLETE" in out
     assert "create of stack failing failed: ROLLBACK_COMPLETE" in err
     first = [line for line in err.splitlines() if line.startswith("first failure:")]
     assert first == [

@@ -18,6 +18,17 @@ ruff format --check src tests loadtest
 step "mypy"
 mypy
 
+step "shellcheck"
+if command -v shellcheck >/dev/null 2>&1; then
+  shellcheck scripts/*.sh .ci/run
+  echo "shellcheck: no findings"
+elif [[ -n "${CI:-}" ]]; then
+  echo "shellcheck is not installed (scripts/bootstrap.sh installs it as root with apt-get)" >&2
+  exit 1
+else
+  echo "shellcheck is not installed: skipped here (CI fails without it)"
+fi
+
 step "templates in sync with profiles/ (render --check)"
 litellm-bench-cfn render --check
 

@@ -38,7 +38,7 @@ class MotoServer:
     pid: int
 
     def env(self, **extra: str) -> dict[str, str]:
-        """Environment for a subprocess (AWS CLI, deploy.sh) that must talk to this server only."""
+        """Environment for a subprocess (AWS CLI, deploy.sh, boto3) that must talk to this server only."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(
             AWS_ENDPOINT_URL=self.url,

@@ -1,17 +1,19 @@
-"""scripts/deploy.sh driven with the real AWS CLI against a moto server.
+"""scripts/deploy.sh (a wrapper of `litellm-bench-cfn deploy`, boto3) against a moto server.
 
-moto creates the full rendered template, but its change-set updates and deletes break on the
-template's RDS/VPC resources, its stacks made from change sets carry no Outputs, and it never
-fails a stack. So: creation uses the real template; update / no-op / dry-run / delete use a slim
-template with the real Parameters, Rules and Metadata and two resources moto handles; outputs are
-read from a stack moto made with create-stack; the failure report uses a stub `aws` that plays
-a rolled-back stack.
+The tool reaches moto through AWS_ENDPOINT_URL, as any boto3 program does; the tests check the
+result with the real AWS CLI. moto creates the full rendered template, but its change-set updates
+and deletes break on the template's RDS/VPC resources, its stacks made from change sets carry no
+Outputs, and it never fails a stack. So: creation uses the real template; update / no-op / dry-run /
+delete use a slim template with the real Parameters, Rules and Metadata and two resources moto
+handles; outputs are read from a stack moto made with create-stack; the failure report runs against
+botocore's Stubber (tests/test_aws_deploy.py).
 """
 
 from __future__ import annotations
 
 import http.server
 import json
+import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -20,6 +22,9 @@ from typing import Any
 
 import pytest
 import yaml
+
+from litellm_bench_cfn import cli_deploy
+from litellm_bench_cfn.aws import deploy as ops
 
 from .conftest import BENCHMARK_TEMPLATE, REPO_ROOT
 from .moto_server import MotoServer, moto_server  # noqa: F401
@@ -138,10 +143,28 @@ def test_unknown_option_is_bad_input() -> None:
     assert "unknown option --colour" in result.stderr
 
 
-def test_refuses_without_the_aws_cli(env: dict[str, str]) -> None:
-    result = run({**env, "AWS_CLI": "/nonexistent/aws"}, "status")
+def test_wrapper_refuses_before_bootstrap(tmp_path: Path) -> None:
+    """A checkout without .venv: one line naming the fix, exit 2 (the old script's missing-AWS-CLI case)."""
+    (tmp_path / "scripts").mkdir()
+    copy = tmp_path / "scripts" / "deploy.sh"
+    copy.write_text(DEPLOY.read_text())
+    result = subprocess.run(["bash", str(copy), "status"], capture_output=True, text=True, timeout=10)
     assert result.returncode == 2
-    assert "AWS CLI is not installed" in result.stderr
+    assert (
+        result.stderr
+        == f"error: {tmp_path}/.venv/bin/litellm-bench-cfn is not installed; run scripts/bootstrap.sh first\n"
+    )
+
+
+def test_needs_no_aws_cli(env: dict[str, str], slim: Path) -> None:
+    """The calls are boto3's: with no `aws` anywhere (the old script's AWS_CLI escape hatch pointing
+    nowhere, and none on PATH) every command still works."""
+    create_stack(env, "nocli", slim)
+    no_cli = {**env, "PATH": "/usr/bin:/bin", "AWS_CLI": "/nonexistent/aws"}
+    assert subprocess.run(["bash", "-c", "command -v aws"], env=no_cli, capture_output=True).returncode != 0
+    result = run(no_cli, "status", "--stack-name", "nocli")
+    assert result.returncode == 0, result.stderr
+    assert "stack nocli: CREATE_COMPLETE" in result.stdout
 
 
 def test_refuses_without_credentials(env: dict[str, str]) -> None:
@@ -248,6 +271,44 @@ def test_large_template_goes_through_s3(env: dict[str, str], tmp_path: Path) -> 
     assert [o["Key"] for o in objects["Contents"] if o["Key"].startswith("big/big-")]
 
 
+def test_large_template_deploys_through_a_given_bucket_in_another_region(env: dict[str, str], tmp_path: Path) -> None:
+    big = slim_template(tmp_path / "big.yaml", padding=52_000)
+    where = ("--stack-name", "bigeu", "--template", str(big), "--region", "eu-west-1", "--s3-bucket", "tpl-eu")
+    created = run(env, "deploy", *where)
+    assert created.returncode == 0, created.stderr
+    assert "creating bucket s3://tpl-eu for it" in created.stdout
+    assert "uploaded to s3://tpl-eu/bigeu/big-" in created.stdout
+    assert "stack bigeu: CREATE_COMPLETE" in created.stdout
+    assert aws(env, "s3api", "get-bucket-location", "--bucket", "tpl-eu")["LocationConstraint"] == "eu-west-1"
+    deployed = aws(env, "cloudformation", "get-template", "--stack-name", "bigeu", "--region", "eu-west-1")
+    assert deployed["TemplateBody"].rstrip("\n") == big.read_text().rstrip("\n")
+    updated = run(env, "deploy", *where, "--param", "DesiredTaskCount=3")
+    assert updated.returncode == 0, updated.stderr
+    assert "creating bucket" not in updated.stdout  # reused
+    assert "stack bigeu: UPDATE_COMPLETE" in updated.stdout
+    again = run(env, "deploy", *where, "--param", "DesiredTaskCount=3")
+    assert again.returncode == 0, again.stderr
+    assert "No changes to deploy" in again.stdout
+
+
+def test_change_set_refused_for_no_updates_is_no_change(
+    env: dict[str, str], slim: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Past the local same-template shortcut, moto refuses the CreateChangeSet ("No updates are to be
+    performed", as AWS does for some no-op updates): that is success too, not a failed deploy."""
+    create_stack(env, "noop", slim)
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        if key.startswith("AWS_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.setattr(ops, "unchanged", lambda session, request: False)
+    code = cli_deploy.main(["deploy", "--stack-name", "noop", "--template", str(slim)], {**env, **FAST})
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "No changes to deploy: stack noop already runs this template" in out
+
+
 def test_delete_asks_for_the_stack_name(env: dict[str, str], slim: Path) -> None:
     create_stack(env, "todelete", slim)
     refused = run(env, "delete", "--stack-name", "todelete", stdin="yes\n")
@@ -334,52 +395,3 @@ def test_smoke_fails_on_a_rejected_key(env: dict[str, str], proxy_url: str) -> N
     result = run(env, "smoke", "--url", proxy_url, "--secret-id", "smoke/wrong")
     assert result.returncode == 1
     assert "answered HTTP 401" in result.stderr
-
-
-# ------------------------------------------------------------------ failure report (stub aws)
-
-STUB = r"""#!/usr/bin/env python3
-import os, sys
-args = sys.argv[1:]
-state = os.environ["STUB_STATE"]
-def has(*words): return all(w in args for w in words)
-if has("sts"):
-    print("123456789012")
-elif has("describe-stacks"):
-    if not os.path.exists(state):
-        sys.stderr.write("An error occurred (ValidationError): Stack with id failing does not exist\n"); sys.exit(255)
-    print("ROLLBACK_COMPLETE")
-elif has("get-template-summary"):
-    print("DesiredTaskCount")
-elif has("describe-change-set"):
-    print("status\tCREATE_COMPLETE\tNone\nchange\tAdd\tDatabase\tAWS::RDS::DBInstance\tNone")
-elif has("execute-change-set"):
-    open(state, "w").close()
-elif has("describe-stack-events"):
-    if "StackEvents[0].[LogicalResourceId,ResourceStatus]" in args:
-        print("failing\tROLLBACK_COMPLETE")
-    else:
-        rows = [
-            ("failing", "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE", "None"),
-            ("ProxyService", "AWS::ECS::Service", "CREATE_FAILED", "Resource creation cancelled"),
-            ("Database", "AWS::RDS::DBInstance", "CREATE_FAILED", "Cannot find version 16.99 for postgres"),
-            ("failing", "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", "User Initiated"),
-            ("Old", "AWS::RDS::DBInstance", "CREATE_FAILED", "an earlier attempt"),
-        ]
-        print("\n".join("\t".join(r) for r in rows))
-"""
-
-
-def test_failed_deploy_prints_the_first_failed_resource(tmp_path: Path, env: dict[str, str]) -> None:
-    stub = tmp_path / "aws"
-    stub.write_text(STUB)
-    stub.chmod(0o755)
-    stub_env = {**env, "AWS_CLI": str(stub), "STUB_STATE": str(tmp_path / "executed")}
-    result = run(stub_env, "deploy", "--stack-name", "failing", "--no-preflight", "--template", str(BENCHMARK_TEMPLATE))
-    assert result.returncode == 1
-    assert "create of stack failing failed: ROLLBACK_COMPLETE" in result.stderr
-    first = [line for line in result.stderr.splitlines() if line.startswith("first failure:")]
-    assert first == [
-        "first failure: Database (AWS::RDS::DBInstance) CREATE_FAILED: Cannot find version 16.99 for postgres"
-    ]
-    assert "an earlier attempt" not in result.stderr

@@ -92,7 +92,14 @@ def _command_modules() -> list[Callable[[Any], None]]:
     return registers
 
 
-COMMAND_MODULES: tuple[str, ...] = ("cli_bench", "cli_bench_aws", "cli_capacity", "cli_aws", "cli_reports")
+COMMAND_MODULES: tuple[str, ...] = (
+    "cli_bench",
+    "cli_bench_aws",
+    "cli_capacity",
+    "cli_aws",
+    "cli_deploy",
+    "cli_reports",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from . import fake_endpoint
 
         return fake_endpoint.main(argv[1:])
+    if argv[:1] == ["deploy"]:  # deploy.sh's interface: options before or after its command (cli_deploy.parse)
+        from . import cli_deploy
+
+        return cli_deploy.main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -36,6 +36,8 @@ class AwsTarget:
     region: str | None = None
     profile: str | None = None
     endpoint_url: str | None = None
+    read_timeout_s: float = 60.0
+    """Seconds one API call may wait for its answer."""
 
     def session(self) -> boto3.Session:
         try:
@@ -50,7 +52,9 @@ class AwsTarget:
         return str(region)
 
     def client(self, service: str) -> Any:
-        config = Config(connect_timeout=10, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"})
+        config = Config(
+            connect_timeout=10, read_timeout=self.read_timeout_s, retries={"max_attempts": 3, "mode": "standard"}
+        )
         try:
             return self.session().client(service, endpoint_url=self.endpoint_url or None, config=config)
         except NoRegionError:

@@ -3,8 +3,8 @@
 Reads the rendered template (not the spec) so it checks what ships: each parameter's own
 constraints (AllowedValues, MinValue/MaxValue, AllowedPattern, MinLength/MaxLength) and the
 template's `Rules`, whose intrinsics (Ref, Fn::Equals, Fn::Not, Fn::And, Fn::Or, Fn::Contains)
-are evaluated here. `scripts/deploy.sh` calls it (`litellm-bench-cfn check-params`) before it
-creates a change set; tests use it to prove the Rules agree with the spec's verdict.
+are evaluated here. `scripts/deploy.sh` (aws/deploy.py) runs it before any AWS call, and
+`litellm-bench-cfn check-params` on its own; tests use it to prove the Rules agree with the spec's verdict.
 """
 
 from __future__ import annotations

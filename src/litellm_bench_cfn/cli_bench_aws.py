@@ -3,7 +3,8 @@
     litellm-bench-cfn bench aws --stack-name litellm-bench [--harness-stack-name litellm-bench-harness]
         [--users 1000 --spawn-rate 500 --duration 300 --workers N --web-ui --host URL]
 
-Writes results.json and report.html under --results-dir/aws-<time>/ and prints the table.
+Writes results.json, report.html (Locust's own report under locust/) and, where Chromium is
+installed, report.png under --results-dir/aws-<time>/ and prints the table.
 Exit codes: 0 ran and pulled results, 1 the run failed or timed out (its tasks stopped), 2 bad input.
 """
 
@@ -97,6 +98,10 @@ def cmd_bench_aws(args: argparse.Namespace) -> int:
     json_path, html_path = aws_results.write_outputs(report, directory)
     print(aws_results.table(report))
     print(f"\nresults: {json_path}\nreport:  {html_path}\nLocust files and the master's log: {directory}")
+    if args.screenshot:
+        from .bench.browser import screenshot_report
+
+        print(screenshot_report(html_path, directory / "report.png"), flush=True)
     return 0 if load.requests > 0 else EXIT_CHECK_FAILED
 
 
@@ -123,6 +128,8 @@ def register(sub: Any) -> None:
     aws.add_argument("--host", help="target base URL (default: http://<main stack's ALB DNS>/)")
     aws.add_argument("--margin", type=int, default=600, help="seconds allowed beyond the run before giving up")
     aws.add_argument("--results-dir", default="results")
+    aws.add_argument("--screenshot", action=argparse.BooleanOptionalAction, default=True,
+                     help="open the report in headless Chromium, if installed, and keep a PNG of it")  # fmt: skip
     aws.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)")
     aws.add_argument("--profile", help="AWS CLI profile (default: AWS_PROFILE)")
     aws.add_argument("--endpoint-url", help="AWS endpoint (default: AWS_ENDPOINT_URL; e.g. a moto server)")

@@ -167,3 +167,21 @@ def test_knee_chart_hook_plots_achieved_rps_and_latency_per_offered_load() -> No
     achieved, p50, p95 = fig.data
     assert list(achieved.x) == [50, 200] and list(achieved.y) == [50, 190]
     assert (p50.yaxis, list(p95.y)) == ("y2", [150, 300])
+
+
+def test_a_run_without_baseline_or_overhead_still_renders_every_section(tmp_path: Path) -> None:
+    """The rate-limited scenario has no direct phase; a run may record no overhead header at all."""
+    report = report_samples.bench_report(None)
+    report.baseline = None
+    report.proxy.load.overhead_header_ms = None
+    report.rate_limit = {"quota_rpm_total": 30, "client_successes_per_minute": 29.5, "upstream_429": 4,
+                         "upstream_successes_per_deployment": {"deployment-a": 15}}  # fmt: skip
+    page = report_html_of(report, tmp_path)
+    shown = figures(page)
+    assert "chart-overhead" not in shown and "No overhead header was recorded in this run." in page
+    assert {t["name"] for t in shown["chart-direct-vs-proxy-latency"]} == {
+        "through the proxy",
+        "published (4 x 4 vCPU, 16 workers)",
+    }
+    assert "rate limit: quota_rpm_total=30, client_successes_per_minute=29.50, upstream_429=4" in page
+    assert "<th scope='row'>RPS</th><td>-</td><td>57.0</td>" in page

@@ -166,9 +166,11 @@ def grouped_bars(
     references: Sequence[Reference] = (),
     markers: Mapping[str, Sequence[float | None]] | None = None,
     log_y: bool = False,
+    colour_per_category: bool = False,
 ) -> Any:
-    """Bars per category, one colour per group; `spread` adds min-max error bars (round-to-round),
-    `markers` draws reference values per category (e.g. the published p50/p95/p99) as diamonds."""
+    """Bars per category, one colour per group (or per category: variants, versions); `spread` adds
+    min-max error bars (round-to-round), `markers` draws reference values per category (e.g. the
+    published p50/p95/p99) as diamonds."""
     go = _go()
     fig = go.Figure()
     for i, (group, values) in enumerate(groups.items()):
@@ -183,7 +185,9 @@ def grouped_bars(
                 x=list(categories),
                 y=list(values),
                 name=group,
-                marker_color=COLOURS[i % len(COLOURS)],
+                marker_color=[COLOURS[j % len(COLOURS)] for j in range(len(categories))]
+                if colour_per_category
+                else COLOURS[i % len(COLOURS)],
                 error_y=error_y,
                 text=[None if v is None else f"{v:,.1f}" for v in values],
                 textposition="outside" if error_y is None else "inside",

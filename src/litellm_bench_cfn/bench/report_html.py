@@ -130,13 +130,13 @@ def overhead_chart(load: LoadResult, published: Mapping[str, Any], div_id: str) 
         for k in ("p50", "p95", "p99")
         if published.get(f"overhead_{k}_ms") is not None
     ]
-    title = "LiteLLM overhead header (x-litellm-overhead-duration-ms) distribution"
+    title = "LiteLLM overhead header: distribution"
     if data.get("histogram"):
         fig = charts.distribution_chart(
             title,
             data["histogram"],
             unit="ms",
-            x_title="overhead reported by LiteLLM (ms, log scale)",
+            x_title="x-litellm-overhead-duration-ms (ms, log scale)",
             markers={k: data.get(k) for k in ("p50", "p95", "p99")},
             references=refs,
         )
@@ -145,7 +145,7 @@ def overhead_chart(load: LoadResult, published: Mapping[str, Any], div_id: str) 
     if not keys:
         return "<p>No overhead header was recorded in this run.</p>"
     fig = charts.grouped_bars(
-        title + " (percentiles)",
+        "LiteLLM overhead header: percentiles",
         keys,
         {"measured": [float(data[k]) for k in keys]},
         y_title="overhead (ms)",
@@ -484,6 +484,7 @@ def compare_charts(
             unit=unit,
             spread={"median": [s[1] for s in stats]},
             references=refs,
+            colour_per_category=True,
         )
         out.append(charts.figure_html(fig, f"chart-compare-{key.replace('_', '-')}"))
     return out

@@ -17,13 +17,15 @@ if [[ ! -x .venv/bin/python ]]; then
   "$python" -m venv .venv
 fi
 # Real servers the end-to-end tests and `bench local` start on loopback (PostgreSQL for the
-# migration tests, Redis for templates whose proxy uses it), and shellcheck for scripts/test.sh.
-# Debian's packages; installed only where they are missing and we may install (root with apt-get),
-# else the tests that need them skip.
+# migration tests, Redis for templates whose proxy uses it), shellcheck for scripts/test.sh and
+# Chromium for the reports. Debian's packages; installed only where they are missing and we may
+# install (root with apt-get), else the tests that need them skip.
 debian_packages=()
 command -v redis-server >/dev/null 2>&1 || debian_packages+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || debian_packages+=(postgresql)
 command -v shellcheck >/dev/null 2>&1 || debian_packages+=(shellcheck)
+# Headless Chromium opens every HTML report in the browser tests and screenshots it after a bench run.
+command -v chromium >/dev/null 2>&1 || debian_packages+=(chromium)
 if ((${#debian_packages[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
     echo "bootstrap: installing Debian packages: ${debian_packages[*]}"

@@ -135,6 +135,7 @@ def results_block(tmp_path: Path) -> list[str]:
     (directory / "run_stats.csv").write_text(STATS)
     (directory / "run_stats.json").write_text(json.dumps(STATS_JSON))
     (directory / "overhead.json").write_text('{"count": 299000, "p50": 2.1, "p95": 8.0, "p99": 13.0}\n')
+    (directory / "run_report.html").write_text("<!doctype html><title>Locust</title>")
     printed = subprocess.run(
         [sys.executable, "-c", RESULTS_PRINTER, str(directory), "0"], capture_output=True, text=True, timeout=30
     )
@@ -213,6 +214,7 @@ def test_run_pulls_the_results_block_back_from_the_master_log(info: HarnessInfo,
     assert (load.requests, load.rps) == (300000, 1000.0)
     assert (load.latency_ms["p50"], load.latency_ms["p95"], load.latency_ms["avg"]) == (100.0, 240.0, 110.0)
     assert load.overhead_header_ms == {"count": 299000, "p50": 2.1, "p95": 8.0, "p99": 13.0}
+    assert load.locust_html == str(tmp_path / "pulled" / "run_report.html")  # Locust's own report, shipped back
 
 
 def test_master_gets_the_load_shape_as_container_overrides(info: HarnessInfo, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from litellm_bench_cfn.bench import browser
 from litellm_bench_cfn.bench.local_stack import ProxyVariant, apply_variant
 from litellm_bench_cfn.bench.variants import VARIANTS
 from litellm_bench_cfn.task_runtime import ContainerLaunch
@@ -50,8 +52,17 @@ def test_guide_scenario_reports_every_field_and_accounts_for_every_request(tmp_p
     assert report["proxy"]["cpu_s"]["locust"] > 0 and report["proxy"]["cpu_s"]["proxy"] > 0
     assert report["published"]["rps"] == 1170
     assert report["machine"]["litellm"] == "1.106.2"
-    html = next(tmp_path.glob("local-*/report.html")).read_text()
+    html_path = next(tmp_path.glob("local-*/report.html"))
+    html = html_path.read_text()
     assert "<svg" in html and "Latency percentiles" in html
+    assert html.count("Plotly.newPlot(") == 5 and "<table>" in html
+    # Locust's own HTML report of both phases, beside ours and linked from it
+    for phase in ("direct", "proxy"):
+        assert "Locust" in (html_path.parent / f"{phase}_locust.html").read_text()
+        assert f"href='{phase}_locust.html'" in html
+    if browser.unavailable() is None or os.environ.get("CI"):
+        assert (html_path.parent / "report.png").read_bytes().startswith(b"\x89PNG"), result.stdout[-1000:]
+        assert "(5 charts rendered)" in result.stdout
 
 
 @pytest.mark.e2e

@@ -131,7 +131,7 @@ def test_master_log_holds_results_that_parse_into_requests_and_overhead(run: dic
     results = aws_results.extract_results(run["master_log"].splitlines())
     directory = run["workdir"] / "pulled"
     names = {p.name for p in aws_results.unpack(results, directory)}
-    assert {"run_stats.csv", "run_stats_history.csv", "overhead.json"} <= names
+    assert {"run_stats.csv", "run_stats_history.csv", "overhead.json", "run_report.html"} <= names
     load = aws_results.load_result(directory, run["proxy_url"], LoadShape(10, 10, RUN_S), results.exit_code, RUN_S)
     assert load.requests > 0 and load.failures == 0
     assert load.overhead_header_ms is not None and load.overhead_header_ms["count"] > 0
@@ -145,5 +145,7 @@ def test_results_render_as_json_table_and_html(run: dict[str, Any]) -> None:
     load = aws_results.load_result(directory, run["proxy_url"], LoadShape(10, 10, RUN_S), results.exit_code, RUN_S)
     report = aws_results.AwsBenchReport(STACK, f"{STACK}-harness", "local", 1, "local", load)
     json_path, html_path = aws_results.write_outputs(report, directory)
-    assert '"requests"' in json_path.read_text() and "<svg" in html_path.read_text()
+    page = html_path.read_text()
+    assert '"requests"' in json_path.read_text() and "<svg" in page
+    assert page.count("Plotly.newPlot(") == 3 and "href='run_report.html'" in page
     assert "LiteLLM overhead header p50" in aws_results.table(report)

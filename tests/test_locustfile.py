@@ -254,6 +254,7 @@ def test_headless_run_body_key_counts_and_overhead(tmp_path, stub_factory):
     for key in ("min", "max", "avg", "p90", "p95", "p99"):
         assert summary[key] == 3.5, key
     assert summary["header_missing"] == 0
+    assert summary["histogram"] == [[3.5, stub.count]]  # the distribution the HTML report draws
     assert "LiteLLM overhead" in out  # printed at the end
 
 

@@ -9,15 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from .bench.compare import compare_table, run_compare, write_compare
+from .bench.progress import BenchConsole
 from .bench.runner import SCENARIOS, BenchOptions, run_bench
 from .bench.variants import VARIANTS, variant_named
 from .processes import ProcessFailed
 
 DEFAULT_TEMPLATE = Path("templates/cloudformation-ecs.yaml")
-
-
-def _say(message: str) -> None:
-    print(message, flush=True)
 
 
 def _options(args: argparse.Namespace, workdir: Path) -> BenchOptions:
@@ -59,7 +56,7 @@ def cmd_bench_local(args: argparse.Namespace) -> int:
     from .bench.report import table, write_outputs
 
     try:
-        report = run_bench(options, say=_say)
+        report = run_bench(options, say=BenchConsole())
     except (ProcessFailed, RuntimeError, TimeoutError, FileNotFoundError) as exc:
         print(f"bench local failed: {exc}\n(logs in {options.workdir})", file=sys.stderr)
         return 1
@@ -68,6 +65,7 @@ def cmd_bench_local(args: argparse.Namespace) -> int:
     print()
     print(table(report))
     print(f"\nresults: {json_path}\nreport:  {html_path}")
+    _screenshot(args, html_path, options.workdir / "report.png")
     if options.scenario != "guide":
         return 0
     failures = report.proxy.load.failures
@@ -94,15 +92,24 @@ def cmd_bench_compare(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
-        summaries = run_compare(base, names, args.rounds, say=_say)
+        summaries = run_compare(base, names, args.rounds, say=BenchConsole())
     except (ProcessFailed, RuntimeError, TimeoutError, FileNotFoundError) as exc:
         print(f"bench compare failed: {exc}\n(logs in {base.workdir})", file=sys.stderr)
         return 1
-    write_compare(summaries, base.workdir / "compare.json")
+    html_path = write_compare(summaries, base.workdir / "compare.json")
     print()
     print(compare_table(summaries))
-    print(f"\nresults: {base.workdir / 'compare.json'}")
+    print(f"\nresults: {base.workdir / 'compare.json'}\nreport:  {html_path}")
+    _screenshot(args, html_path, base.workdir / "compare.png")
     return 0
+
+
+def _screenshot(args: argparse.Namespace, html_path: Path, png: Path) -> None:
+    """Open the report in headless Chromium (when installed) and keep a screenshot beside it."""
+    if args.screenshot:
+        from .bench.browser import screenshot_report
+
+        print(screenshot_report(html_path, png), flush=True)
 
 
 def _load_flags(parser: argparse.ArgumentParser, users: int, duration: int) -> None:
@@ -115,6 +122,8 @@ def _load_flags(parser: argparse.ArgumentParser, users: int, duration: int) -> N
     parser.add_argument("--upstream-latency-ms", type=float, default=0.0,
                         help="the fake endpoint answers after this delay, as an upstream over a network would "
                              "(default 0: the proxy alone; 95 compares latency with the guide)")  # fmt: skip
+    parser.add_argument("--screenshot", action=argparse.BooleanOptionalAction, default=True,
+                        help="open the report in headless Chromium, if installed, and keep a PNG of it")  # fmt: skip
 
 
 def register(sub: Any) -> None:

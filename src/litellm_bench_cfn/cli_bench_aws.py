@@ -5,9 +5,9 @@
         [--fleet-wait 600] [--upstream-latency-ms N]
 
 Before it starts anything it waits (at most --fleet-wait seconds) until the proxy service runs its
-desired count with that many healthy targets, and refuses otherwise. Writes results.json and
-report.html under --results-dir/aws-<time>/ (with the fleet's counts before and after the run) and
-prints the table.
+desired count with that many healthy targets, and refuses otherwise. Writes results.json,
+report.html (Locust's own report under locust/) and, where Chromium is installed, report.png under
+--results-dir/aws-<time>/ (with the fleet's counts before and after the run) and prints the table.
 Exit codes: 0 ran and pulled results, 1 the fleet was not ready (nothing started), or the run failed
 or timed out (its tasks stopped), 2 bad input.
 """
@@ -135,6 +135,10 @@ def cmd_bench_aws(args: argparse.Namespace) -> int:
     json_path, html_path = aws_results.write_outputs(report, directory)
     print(aws_results.table(report))
     print(f"\nresults: {json_path}\nreport:  {html_path}\nLocust files and the master's log: {directory}")
+    if args.screenshot:
+        from .bench.browser import screenshot_report
+
+        print(screenshot_report(html_path, directory / "report.png"), flush=True)
     return 0 if load.requests > 0 else EXIT_CHECK_FAILED
 
 
@@ -167,6 +171,8 @@ def register(sub: Any) -> None:
                      help="refuse to run unless the harness's fake endpoint answers after this delay "
                           "(its UpstreamLatencyMs; 95 compares with the guide, 0 = the proxy alone)")  # fmt: skip
     aws.add_argument("--results-dir", default="results")
+    aws.add_argument("--screenshot", action=argparse.BooleanOptionalAction, default=True,
+                     help="open the report in headless Chromium, if installed, and keep a PNG of it")  # fmt: skip
     aws.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)")
     aws.add_argument("--profile", help="AWS CLI profile (default: AWS_PROFILE)")
     aws.add_argument("--endpoint-url", help="AWS endpoint (default: AWS_ENDPOINT_URL; e.g. a moto server)")

@@ -138,6 +138,7 @@ def master_script() -> str:
         f"--expect-workers-max-wait {WORKER_WAIT_S} $mode "
         '-u "$BENCH_USERS" -r "$BENCH_SPAWN_RATE" -t "${BENCH_RUN_TIME_S}s" -H "$BENCH_TARGET" '
         '--csv "$d/results/run" --csv-full-history --json-file "$d/results/run_stats" --only-summary '
+        '--html "$d/results/run_report.html" '
         "--stop-timeout 30 --loglevel WARNING || rc=$?\n"
         + f'python3 -c \'{RESULTS_PRINTER}\' "$d/results" "$rc"\n'
         + 'exit "$rc"\n'

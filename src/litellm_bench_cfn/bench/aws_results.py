@@ -2,13 +2,12 @@
 
 The master prints its result files between RESULTS_MARKER lines (harness_scripts.py). This module
 turns those lines back into the files, then into the same `LoadResult` `bench local` produces (same
-CSV parsing, same overhead JSON), and reports it with bench/report.py's charts.
+CSV parsing, same overhead JSON), and reports it with bench/report_html.py's charts.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import re
@@ -22,7 +21,7 @@ from ..harness_scripts import RESULTS_MARKER
 from .locust_run import LoadResult, LoadShape, result_from_files
 from .offered import COMPARABLE, OfferedLoad, offered_load, published_offered_load
 from .published import FOUR_INSTANCES, PUBLISHED_RPS_PER_WORKER
-from .report import _chart, _ms, _series
+from .report import _ms
 
 RESULT_FILES = (
     "run_stats.json",
@@ -31,6 +30,7 @@ RESULT_FILES = (
     "run_failures.csv",
     "overhead.json",
     "errors.txt",
+    "run_report.html",
 )
 _BEGIN = re.compile(rf"{RESULTS_MARKER} BEGIN exit=(-?\d+) parts=(\d+)")
 _PART = re.compile(rf"{RESULTS_MARKER} (\d+) ([A-Za-z0-9+/=]+)")
@@ -101,6 +101,7 @@ def load_result(directory: Path, target: str, shape: LoadShape, exit_code: int, 
         locust_cpu_s=0.0,
         wall_s=wall_s,
         exit_code=exit_code,
+        locust_html=directory / "run_report.html",
     )
 
 
@@ -207,26 +208,15 @@ def table(report: AwsBenchReport) -> str:
     return "\n".join(out)
 
 
-def html_report(report: AwsBenchReport) -> str:
-    history = report.load.history
-    charts = [
-        _chart("Requests per second", {"RPS": _series(history, "rps"),
-                                        "failures/s": _series(history, "failures_per_s")}, "req/s"),
-        _chart("Latency percentiles", {"p50": _series(history, "p50"), "p95": _series(history, "p95"),
-                                        "p99": _series(history, "p99")}, "ms"),
-    ]  # fmt: skip
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>litellm-bench-cfn bench aws</title>"
-        "<style>body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:1em}</style></head><body>"
-        "<h1>LiteLLM benchmark inside AWS</h1>"
-        f"<pre>{html.escape(table(report))}</pre>{''.join(charts)}"
-        f"<h2>Raw results</h2><pre>{html.escape(report.to_json())}</pre></body></html>"
-    )
+def html_report(report: AwsBenchReport, base: Path | None = None) -> str:
+    from .report_html import aws_report
+
+    return aws_report(report, base or Path.cwd(), table(report))
 
 
 def write_outputs(report: AwsBenchReport, directory: Path) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     json_path, html_path = directory / "results.json", directory / "report.html"
     json_path.write_text(report.to_json())
-    html_path.write_text(html_report(report))
+    html_path.write_text(html_report(report, directory))
     return json_path, html_path

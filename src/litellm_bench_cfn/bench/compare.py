@@ -42,6 +42,7 @@ def _round_row(report: BenchReport) -> dict[str, Any]:
         "proxy_cpu_ms_per_request": round(1000 * cpu / load.requests, 2) if load.requests else None,
         "proxy_cores": round(report.proxy.cpu_share("proxy"), 2),
         "flags": report.flags,
+        "locust_html": load.locust_html,
     }
 
 
@@ -104,6 +105,13 @@ def compare_table(summaries: list[VariantSummary]) -> str:
     return "\n".join(lines) + "\n" + note
 
 
-def write_compare(summaries: list[VariantSummary], path: Path) -> None:
+def write_compare(summaries: list[VariantSummary], path: Path) -> Path:
+    """compare.json at `path` and its HTML report beside it (compare.html); returns the report's path."""
+    from .report_html import compare_report
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([{"name": s.name, "rounds": s.rounds} for s in summaries], indent=2, sort_keys=True))
+    text = json.dumps([{"name": s.name, "rounds": s.rounds} for s in summaries], indent=2, sort_keys=True)
+    path.write_text(text)
+    html_path = path.with_name("compare.html")
+    html_path.write_text(compare_report(summaries, path.parent, compare_table(summaries), text, path.name))
+    return html_path

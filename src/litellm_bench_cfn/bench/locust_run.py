@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..processes import ManagedProcess
+from .progress import phase_progress
 
 STOP_TIMEOUT_S = 30
 """Users finish their request in flight when the run time ends, so every request sent is counted."""
@@ -57,6 +58,9 @@ class HistoryPoint:
     p50: float | None
     p95: float | None
     p99: float | None
+    requests: int = 0
+    """Totals so far (Locust's "Total Request Count" / "Total Failure Count")."""
+    failures: int = 0
 
 
 @dataclass
@@ -73,6 +77,8 @@ class LoadResult:
     exit_code: int
     failure_samples: list[str] = field(default_factory=list)
     history: list[HistoryPoint] = field(default_factory=list)
+    locust_html: str | None = None
+    """Locust's own HTML report of this run (`--html`), when it wrote one."""
 
 
 def locustfile_path() -> Path:
@@ -145,6 +151,8 @@ def read_history(history_csv: Path) -> list[HistoryPoint]:
                     p50=_num(row.get("50%", "")),
                     p95=_num(row.get("95%", "")),
                     p99=_num(row.get("99%", "")),
+                    requests=int(_num(row.get("Total Request Count", "")) or 0),
+                    failures=int(_num(row.get("Total Failure Count", "")) or 0),
                 )
             )
     return points
@@ -167,7 +175,8 @@ def run_locust(
     overhead_json = workdir / f"{name}_overhead.json"
     stats_json = workdir / f"{name}_stats.json"  # Locust appends ".json" to --json-file
     errors_file = workdir / f"{name}_errors.txt"
-    for stale in (overhead_json, errors_file, stats_json):
+    locust_html = workdir / f"{name}_locust.html"
+    for stale in (overhead_json, errors_file, stats_json, locust_html):
         stale.unlink(missing_ok=True)
     env = {
         **os.environ,
@@ -180,7 +189,7 @@ def run_locust(
         sys.executable, "-m", "locust", "-f", str(locustfile or locustfile_path()), "--headless",
         "-u", str(shape.users), "-r", str(shape.spawn_rate), "-t", f"{shape.duration_s}s",
         "-H", host, "--csv", str(prefix), "--csv-full-history", "--only-summary",
-        "--json-file", str(stats_json.with_suffix("")),
+        "--json-file", str(stats_json.with_suffix("")), "--html", str(locust_html),
         "--stop-timeout", str(STOP_TIMEOUT_S), "--loglevel", "WARNING",
     ]  # fmt: skip
     locust = ManagedProcess(f"locust ({name})", argv, env=env, log_path=workdir / f"{name}_locust.log")
@@ -190,22 +199,15 @@ def run_locust(
     # in RUSAGE_CHILDREN, exactly, with no sampling.
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     locust.start()
-    last_report = started
+    history_csv = Path(f"{prefix}_stats_history.csv")
     try:
-        while locust.poll() is None:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"locust ({name}) did not stop within {deadline - started:.0f}s")
-            time.sleep(0.5)
-            if progress and time.monotonic() - last_report >= 5:
-                last_report = time.monotonic()
-                history = read_history(Path(f"{prefix}_stats_history.csv"))
-                if history:
-                    point = history[-1]
-                    progress(
-                        f"  {name}: {point.t:4.0f}s/{shape.duration_s}s  users {point.users:5d}  "
-                        f"{point.rps:7.1f} req/s  p50 {point.p50 or 0:.0f} ms  p95 {point.p95 or 0:.0f} ms  "
-                        f"failures/s {point.failures_per_s:.1f}"
-                    )
+        with phase_progress(progress, name, shape.duration_s) as display:
+            while locust.poll() is None:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"locust ({name}) did not stop within {deadline - started:.0f}s")
+                time.sleep(0.5)
+                history = read_history(history_csv)
+                display.update(history[-1] if history else None)
     finally:
         exit_code = locust.stop()
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -225,6 +227,7 @@ def run_locust(
         locust_cpu_s=locust_cpu,
         wall_s=wall,
         exit_code=exit_code if exit_code is not None else -1,
+        locust_html=locust_html,
     )
 
 
@@ -239,6 +242,7 @@ def result_from_files(
     locust_cpu_s: float,
     wall_s: float,
     exit_code: int,
+    locust_html: Path | None = None,
 ) -> LoadResult:
     """A LoadResult from what one Locust run wrote (locally, or pulled back from an in-VPC master)."""
     totals = aggregate_stats(json.loads(stats_json.read_text()))
@@ -255,4 +259,5 @@ def result_from_files(
         exit_code=exit_code,
         failure_samples=errors_file.read_text(errors="replace").splitlines()[:5] if errors_file.exists() else [],
         history=read_history(history_csv),
+        locust_html=str(locust_html) if locust_html is not None and locust_html.exists() else None,
     )

@@ -1,12 +1,9 @@
-"""Bench results as a terminal table, a JSON file and a self-contained HTML report (inline SVG)."""
+"""Bench results as a terminal table, a JSON file and a self-contained HTML report (bench/report_html.py)."""
 
 from __future__ import annotations
 
-import html
-from collections.abc import Sequence
 from pathlib import Path
 
-from .locust_run import HistoryPoint
 from .offered import COMPARABLE, OfferedLoad, offered_load, published_offered_load
 from .published import FOUR_INSTANCES
 from .runner import BenchReport, PhaseResult
@@ -136,69 +133,14 @@ def table(report: BenchReport) -> str:
     return "\n".join(out)
 
 
-def _polyline(points: Sequence[tuple[float, float]], x_max: float, y_max: float, width: int, height: int) -> str:
-    coords = " ".join(
-        f"{40 + (x / x_max) * (width - 50):.1f},{height - 20 - (y / y_max) * (height - 30):.1f}" for x, y in points
-    )
-    return coords
+def html_report(report: BenchReport, base: Path | None = None) -> str:
+    """The HTML report (bench/report_html.py); `base` is its folder, for the links to sibling files."""
+    from .report_html import local_report
 
-
-def _chart(title: str, series: dict[str, list[tuple[float, float]]], unit: str) -> str:
-    width, height = 640, 240
-    colours = ["#1f77b4", "#ff7f0e", "#d62728", "#2ca02c"]
-    all_points = [p for pts in series.values() for p in pts]
-    if not all_points:
-        return f"<p>{html.escape(title)}: no data</p>"
-    x_max = max(p[0] for p in all_points) or 1.0
-    y_max = max(p[1] for p in all_points) * 1.1 or 1.0
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-        f'<text x="{width / 2}" y="14" text-anchor="middle" font-size="13">{html.escape(title)}</text>',
-        f'<line x1="40" y1="{height - 20}" x2="{width - 10}" y2="{height - 20}" stroke="#999"/>',
-        f'<line x1="40" y1="20" x2="40" y2="{height - 20}" stroke="#999"/>',
-        f'<text x="2" y="26" font-size="10">{y_max:.0f} {html.escape(unit)}</text>',
-        f'<text x="{width - 60}" y="{height - 5}" font-size="10">{x_max:.0f} s</text>',
-    ]
-    for i, (name, points) in enumerate(series.items()):
-        colour = colours[i % len(colours)]
-        parts.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" '
-            f'points="{_polyline(points, x_max, y_max, width, height)}"/>'
-        )
-        label = html.escape(name)
-        parts.append(f'<text x="{50 + i * 90}" y="{height - 25}" font-size="11" fill="{colour}">{label}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
-
-
-def _series(history: list[HistoryPoint], attr: str) -> list[tuple[float, float]]:
-    return [(p.t, float(getattr(p, attr))) for p in history if getattr(p, attr) is not None]
-
-
-def html_report(report: BenchReport) -> str:
-    history = report.proxy.load.history
-    charts = [
-        _chart(
-            "Requests per second (through the proxy)",
-            {"RPS": _series(history, "rps"), "failures/s": _series(history, "failures_per_s")},
-            "req/s",
-        ),
-        _chart(
-            "Latency percentiles (through the proxy)",
-            {"p50": _series(history, "p50"), "p95": _series(history, "p95"), "p99": _series(history, "p99")},
-            "ms",
-        ),
-    ]
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>litellm-bench-cfn bench local</title>"
-        "<style>body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:1em}</style></head><body>"
-        "<h1>LiteLLM benchmark on this machine</h1>"
-        f"<pre>{html.escape(table(report))}</pre>{''.join(charts)}"
-        f"<h2>Raw results</h2><pre>{html.escape(report.to_json())}</pre></body></html>"
-    )
+    return local_report(report, base or Path.cwd(), table(report))
 
 
 def write_outputs(report: BenchReport, json_path: Path, html_path: Path) -> None:
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(report.to_json())
-    html_path.write_text(html_report(report))
+    html_path.write_text(html_report(report, html_path.parent))

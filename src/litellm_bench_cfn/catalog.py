@@ -72,6 +72,18 @@ DB_INSTANCE_CLASSES: dict[str, DbInstanceClass] = {
 """DB instance classes this project knows for RDS for PostgreSQL 16 (vCPU, memory)."""
 
 
+POSTGRES_ENGINE_VERSIONS: tuple[str, ...] = (
+    "13.23",
+    "14.18", "14.19", "14.20", "14.21", "14.22", "14.23", "14.24",
+    "15.13", "15.14", "15.15", "15.16", "15.17", "15.18", "15.19",
+    "16.9", "16.10", "16.11", "16.12", "16.13", "16.14", "16.15",
+    "17.5", "17.6", "17.7", "17.8", "17.9", "17.10", "17.11",
+    "18.1", "18.2", "18.3", "18.4", "18.6",
+)  # fmt: skip
+"""RDS for PostgreSQL versions a new DB instance can be created with (cfn-lint 1.58.0's engine list
+less its deprecated ones, majors 13-18); the parameter group family is `postgres<major>`."""
+
+
 @dataclass(frozen=True)
 class StorageRules:
     """RDS for PostgreSQL storage limits for one storage type (RDS User Guide, "DB instance storage")."""

@@ -26,32 +26,32 @@ from .stack.service_discovery import HARNESS_PARAMETER_GROUPS, HARNESS_PARAMETER
 GUIDE_FAKE_ENDPOINT = "https://exampleopenaiendpoint-production.up.railway.app/"
 
 
-def _console_interface(template: Template, harness: bool) -> None:
-    groups = (*PARAMETER_GROUPS, *OPTION_PARAMETER_GROUPS, *(HARNESS_PARAMETER_GROUPS if harness else ()))
-    labels = {**PARAMETER_LABELS, **OPTION_PARAMETER_LABELS, **(HARNESS_PARAMETER_LABELS if harness else {})}
+def _console_interface(template: Template) -> None:
+    """Groups and labels of the parameters this template has (an option that is off has none)."""
+    present = template.parameters
+    groups = (*PARAMETER_GROUPS, *OPTION_PARAMETER_GROUPS, *HARNESS_PARAMETER_GROUPS)
+    labels = {**PARAMETER_LABELS, **OPTION_PARAMETER_LABELS, **HARNESS_PARAMETER_LABELS}
+    kept = [(label, kept) for label, names in groups if (kept := [n for n in names if n in present])]
     template.set_metadata(
         {
             "AWS::CloudFormation::Interface": {
-                "ParameterGroups": [
-                    {"Label": {"default": label}, "Parameters": list(names)} for label, names in groups
-                ],
-                "ParameterLabels": {name: {"default": text} for name, text in sorted(labels.items())},
+                "ParameterGroups": [{"Label": {"default": label}, "Parameters": names} for label, names in kept],
+                "ParameterLabels": {n: {"default": text} for n, text in sorted(labels.items()) if n in present},
             }
         }
     )
 
 
 def build_template(spec: BenchmarkSpec) -> Template:
-    template = Template(Description=f"litellm-bench-cfn {spec.name}: {spec.description}")
+    template = Template(Description=spec.template_description)
     template.set_version("2010-09-09")
-    _console_interface(template, spec.harness.enabled)
     params = add_parameters(template, spec, benchmark_api_base_default=GUIDE_FAKE_ENDPOINT)
     options = add_options(template, spec)
     add_rules(template, params, spec.scaling.max_tasks)
     network = add_network(template, spec.network)
     groups = add_security_groups(template, network, params, spec.litellm.port)
     discovery = add_service_discovery(template, spec, network)
-    secrets = add_secrets(template)
+    secrets = add_secrets(template, spec)
     log_group = add_log_group(template, spec.observability)
     redis = add_redis(template, spec, network, groups)
     roles = add_roles(template, secrets, log_group, extra_secrets=[redis.auth_token] if redis else [])
@@ -64,4 +64,5 @@ def build_template(spec: BenchmarkSpec) -> Template:
     add_monitoring(template, spec, options, balancer, database, compute)
     add_outputs(template, spec, balancer, compute, secrets, Ref(log_group))
     add_exports(template, network, groups, compute, balancer, secrets, discovery)
+    _console_interface(template)
     return template

@@ -5,4 +5,3 @@ LITELLM_IMAGE_REPOSITORY = "ghcr.io/berriai/litellm-database"
 LITELLM_IMAGE_TAG = f"v{LITELLM_VERSION}"  # LiteLLM tags releases vX.Y.Z (and X.Y.Z) since 1.84
 LOCUST_VERSION = "2.47.0"
 POSTGRES_ENGINE_VERSION = "16.13"
-POSTGRES_PARAMETER_FAMILY = "postgres16"

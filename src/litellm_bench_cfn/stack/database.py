@@ -8,7 +8,6 @@ from troposphere import FindInMap, If, NoValue, Ref, Sub, Template, rds
 
 from .. import catalog
 from ..spec import DatabaseSpec
-from ..versions import POSTGRES_PARAMETER_FAMILY
 from . import checkov
 from .network import Network
 from .parameters import Parameters
@@ -77,7 +76,7 @@ def add_database(
         rds.DBParameterGroup(
             "DatabaseParameterGroup",
             Description="LiteLLM PostgreSQL settings for 1-2K RPS (seed 003)",
-            Family=POSTGRES_PARAMETER_FAMILY,
+            Family=spec.parameter_group_family,
             Parameters=postgres_parameters(spec),
         )
     )
@@ -111,6 +110,9 @@ def add_database(
             EnablePerformanceInsights=If("PerformanceInsightsSupported", True, False),
             PerformanceInsightsRetentionPeriod=If("PerformanceInsightsSupported", 7, NoValue),
             Metadata=checkov.skip("CKV_AWS_118", *([] if spec.multi_az else ["CKV_AWS_157"])),
+            # troposphere's check caps Iops at 50 per GiB (io1's ratio) for io2 too, which allows 1,000;
+            # the spec's storage rules (catalog.STORAGE_RULES) check every storage type instead.
+            validation=spec.storage_type != "io2",
             DeletionPolicy="Snapshot",
             UpdateReplacePolicy="Snapshot",
         )

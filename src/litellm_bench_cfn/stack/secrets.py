@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import Sub, Template, secretsmanager
+from troposphere import Ref, Sub, Template, secretsmanager
 
+from ..spec import BenchmarkSpec, provider_key_logical_id
 from . import checkov
 
 RDS_FORBIDDEN_PASSWORD_CHARACTERS = '/@" \\'
@@ -14,10 +15,19 @@ is why the proxy receives the password on its own (DATABASE_PASSWORD) and not in
 
 
 @dataclass(frozen=True)
+class ProviderKey:
+    """A provider key ECS injects into the proxy as `env`: a secret this stack created, or an existing ARN."""
+
+    env: str
+    value_from: object
+
+
+@dataclass(frozen=True)
 class Secrets:
     db_password: secretsmanager.Secret
     master_key: secretsmanager.Secret
     salt_key: secretsmanager.Secret
+    provider_keys: tuple[ProviderKey, ...] = ()
 
 
 def _secret(template: Template, title: str, name: str, description: str, **generate: object) -> secretsmanager.Secret:
@@ -36,8 +46,32 @@ def _secret(template: Template, title: str, name: str, description: str, **gener
     )
 
 
-def add_secrets(template: Template) -> Secrets:
+def add_provider_keys(template: Template, spec: BenchmarkSpec) -> tuple[ProviderKey, ...]:
+    """One secret per provider key the spec asks the stack to create; existing ARNs pass through.
+
+    A created secret starts with a random placeholder (so nothing literal is in the template); the
+    user puts the real key in after the stack is created and forces a new deployment (README)."""
+    keys = []
+    for secret in spec.provider_key_secrets:
+        if secret.arn:
+            keys.append(ProviderKey(secret.env, secret.arn))
+            continue
+        created = _secret(
+            template,
+            f"{provider_key_logical_id(secret.env)}Secret",
+            f"provider-key/{secret.env}",
+            f"Provider key the proxy reads as {secret.env}: put the real key in after the stack is created "
+            "(aws secretsmanager put-secret-value), then force a new deployment of the service.",
+            PasswordLength=32,
+            ExcludePunctuation=True,
+        )
+        keys.append(ProviderKey(secret.env, Ref(created)))
+    return tuple(keys)
+
+
+def add_secrets(template: Template, spec: BenchmarkSpec) -> Secrets:
     return Secrets(
+        provider_keys=add_provider_keys(template, spec),
         db_password=_secret(
             template,
             "DatabasePasswordSecret",

@@ -342,14 +342,10 @@ class BenchmarkSpec(_Model):
 
     @property
     def pool_limit(self) -> int:
-        """Connections each proxy worker may open, sized for the largest the service can scale to and,
-        with alarms on, kept under the connections alarm (else normal operation would fire it)."""
+        """Connections each proxy worker may open, sized for the largest the service can scale to."""
         if self.litellm.database_connection_pool_limit is not None:
             return self.litellm.database_connection_pool_limit
-        budget = self.db_connection_budget
-        if self.alarms.enabled:
-            budget = min(budget, self.alarms.db_connections_threshold(self.database.max_connections))
-        return max(1, budget // (self.scaling.max_tasks * self.litellm.workers))
+        return max(1, self.db_connection_budget // (self.scaling.max_tasks * self.litellm.workers))
 
 
 Violation = tuple[str, str]
@@ -692,7 +688,8 @@ def _provider_keys(spec: BenchmarkSpec) -> Iterable[Violation]:
         logical = provider_key_logical_id(secret.env)
         if ids.setdefault(logical, secret.env) != secret.env:
             yield f"{where}.api_key_secret.env", f"{secret.env} and {ids[logical]} differ only in underscores; rename"
-        if "api_key" in params.model_fields_set and params.api_key != f"os.environ/{secret.env}":
+        # The default stays accepted: `validate --show` writes it out, and the output must read back.
+        if params.api_key not in (LiteLLMParams.model_fields["api_key"].default, f"os.environ/{secret.env}"):
             yield f"{where}.api_key", "the key comes from api_key_secret; remove api_key"
     for i, deployment in enumerate(spec.litellm.models):
         where, params = f"litellm.models.{i}.litellm_params", deployment.litellm_params

@@ -99,6 +99,7 @@ def big_spec(tmp_path: Path) -> Path:
     path.write_text(
         "name: big\nscaling: {min_tasks: 2, max_tasks: 40}\nlitellm: {workers: 2}\n"
         "database: {max_connections: 2000, reserved_connections: 100, instance_class: db.r6g.xlarge}\n"
+        "alarms: {db_connections_fraction: 0.95}\n"
         "harness: {enabled: false}\n"
     )
     return path

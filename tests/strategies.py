@@ -70,7 +70,7 @@ def _models(draw: st.DrawFn) -> list[Spec]:
     arns: dict[str, str] = {}
     for i in range(draw(st.integers(1, 4))):
         kind = draw(st.sampled_from(["fake", "url", "created", "existing", "shared"]))
-        name = f"m{i}-{draw(st.sampled_from(['gpt-4o-mini', 'fake', 'claude', 'x.y_z']))}"
+        name = f"m{i}-{draw(st.from_regex(r'[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,20}', fullmatch=True))}"
         params: Spec
         if kind == "fake" or (kind == "shared" and not arns):
             params = {"model": "openai/any", "api_key": draw(st.sampled_from(["test", "fake", "none"]))}
@@ -155,6 +155,7 @@ def valid_specs(draw: st.DrawFn) -> Spec:
     if redis["enabled"]:
         redis["replicas"] = draw(st.integers(1 if multi_az else 0, 5))
         redis["node_type"] = draw(st.sampled_from(["cache.t4g.medium", "cache.r7g.large"]))
+        redis["engine_version"] = draw(st.sampled_from(catalog.ELASTICACHE_REDIS_VERSIONS))
     users = draw(st.integers(1, 5000))
     harness: Spec = {"enabled": draw(st.booleans())}
     if harness["enabled"]:
@@ -193,7 +194,8 @@ def valid_specs(draw: st.DrawFn) -> Spec:
         "load_test": {"users": users, "spawn_rate": draw(st.integers(1, 500)), "duration_s": 300},
         "migrations": {"mode": draw(st.sampled_from(["init_container", "in_proxy"]))},
         "https": {"certificate_arn": draw(st.sampled_from(
-            ["", "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"]))},
+            ["", "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"])),
+            "ssl_policy": draw(st.sampled_from(catalog.ALB_TLS12_POLICIES))},
         "alarms": alarms,
         "redis": redis,
         "harness": harness,
@@ -312,6 +314,14 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("api_base env", "model0", "litellm.models.0.litellm_params.api_base",
              _model_param("api_base", "os.environ/UPSTREAM_URL")),
     Mutation("redis single node", "redis", "redis.replicas", _redis_single),
+    Mutation("redis version", "redis_version", "redis.engine_version",
+             _set("redis", {"enabled": True, "engine_version": "5.0.0", "replicas": 1})),
+    Mutation("model name", "model_name", "litellm.models.0.model_name",
+             lambda data: data["litellm"]["models"][0].update(model_name="a ${b}")),
+    Mutation("image", "image", "litellm.image_repository", _set("litellm.image_repository", "Not An Image")),
+    Mutation("db user", "db_user", "database.master_username", _set("database.master_username", "rdsadmin")),
+    Mutation("tls 1.0 policy", "tls", "https.ssl_policy",
+             _set("https.ssl_policy", "ELBSecurityPolicy-TLS13-1-0-2021-06")),
     Mutation("locust workers", "locust", "harness.locust_workers", _locust),
     Mutation("unknown key", "schema_extra", "tasks.colour", _set("tasks.colour", "blue"), schema=True),
     Mutation("cpu value", "schema_cpu", "tasks.cpu", _set("tasks.cpu", 3000), schema=True),

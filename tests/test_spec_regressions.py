@@ -131,3 +131,46 @@ def test_the_console_rules_are_a_fixed_set_whatever_max_tasks(max_tasks: int) ->
     assert sorted(rules) == ["FargateTaskSize", "TaskCountRange"]
     assert len(rules["TaskCountRange"]["Assertions"]) == 2
     assert len(text.encode()) < 110_000  # one rule per count: ~145 kB at 100 tasks
+
+
+# Beyond the named samples: what the property tests and the probes behind them found.
+
+FOUND: dict[str, tuple[dict[str, Any], str]] = {
+    "deprecated engine version (W3691)": ({"database": {"engine_version": "13.20"}}, "database.engine_version"),
+    "${ in a model name breaks the SmokeTestCommand Fn::Sub (E6101)": (
+        {"litellm": {"models": [{"model_name": "gpt-${x}"}]}},
+        "litellm.models.0.model_name",
+    ),
+    "a quote in a model name breaks the SmokeTestCommand shell line": (
+        {"litellm": {"models": [{"model_name": "it's"}]}},
+        "litellm.models.0.model_name",
+    ),
+    "an image repository with spaces": ({"litellm": {"image_repository": "not an image"}}, "litellm.image_repository"),
+    "an image tag with spaces": ({"litellm": {"image_tag": "v 1"}}, "litellm.image_tag"),
+    "a Redis version ElastiCache does not serve": (
+        {"redis": {"enabled": True, "engine_version": "8.9"}},
+        "redis.engine_version",
+    ),
+    "an RDS-reserved master user name": ({"database": {"master_username": "rdsadmin"}}, "database.master_username"),
+    "a reserved word as the database name": ({"database": {"database_name": "user"}}, "database.database_name"),
+    "a TLS13 policy that still takes TLS 1.0 clients": (
+        {"https": {"ssl_policy": "ELBSecurityPolicy-TLS13-1-0-2021-06"}},
+        "https.ssl_policy",
+    ),
+    "a TLS13 policy that does not exist": ({"https": {"ssl_policy": "ELBSecurityPolicy-TLS13-x"}}, "https.ssl_policy"),
+}
+
+
+@pytest.mark.parametrize("data, field", FOUND.values(), ids=FOUND.keys())
+def test_found_by_the_property_tests_is_refused_with_its_field(data: dict[str, Any], field: str) -> None:
+    assert refusals(data) == [field]
+
+
+@pytest.mark.parametrize("policy", catalog.ALB_TLS12_POLICIES)
+def test_every_tls12_minimum_policy_is_accepted(policy: str) -> None:
+    assert refusals({"https": {"ssl_policy": policy}}) == []
+
+
+@pytest.mark.parametrize("name", ["fake-openai-endpoint", "gpt-4o-mini", "openai/gpt-4o", "claude-3.5@2024", "a:b+c"])
+def test_ordinary_model_names_stay_accepted(name: str) -> None:
+    assert refusals({"litellm": {"models": [{"model_name": name}]}}) == []

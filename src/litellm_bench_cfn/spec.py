@@ -721,6 +721,44 @@ def _provider_keys(spec: BenchmarkSpec) -> Iterable[Violation]:
             )
 
 
+MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
+IMAGE_REPOSITORY = r"^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
+IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+
+
+def _names_in_the_template(spec: BenchmarkSpec) -> Iterable[Violation]:
+    """Values written into commands and identifiers AWS checks only at create time."""
+    for i, deployment in enumerate(spec.litellm.models):
+        if not re.match(MODEL_NAME, deployment.model_name):
+            yield (
+                f"litellm.models.{i}.model_name",
+                f"{deployment.model_name!r} would break the SmokeTestCommand output and request bodies; "
+                "use letters, digits and . _ : / @ + - (no spaces, quotes or ${)",
+            )
+    litellm = spec.litellm
+    if not re.match(IMAGE_REPOSITORY, litellm.image_repository):
+        yield "litellm.image_repository", f"{litellm.image_repository!r} is not an image repository; e.g. ghcr.io/o/n"
+    if not re.match(IMAGE_TAG, litellm.image_tag):
+        yield "litellm.image_tag", f"{litellm.image_tag!r} is not an image tag; use letters, digits and . _ -"
+    db = spec.database
+    for field, value in (("database_name", db.database_name), ("master_username", db.master_username)):
+        if value.lower() in catalog.RDS_RESERVED_NAMES | catalog.POSTGRES_RESERVED_WORDS:
+            yield f"database.{field}", f"{value!r} is reserved by RDS or PostgreSQL; choose another name, e.g. litellm"
+    policy = spec.https.ssl_policy
+    if policy.startswith("ELBSecurityPolicy-TLS13-") and policy not in catalog.ALB_TLS12_POLICIES:
+        yield (
+            "https.ssl_policy",
+            f"{policy} is not an ALB policy with TLS 1.2 as its oldest protocol; use "
+            f"{catalog.ALB_TLS12_POLICIES[0]} or another ELBSecurityPolicy-TLS13-1-2-*/1-3-* policy",
+        )
+    if spec.redis.enabled and spec.redis.engine_version not in catalog.ELASTICACHE_REDIS_VERSIONS:
+        yield (
+            "redis.engine_version",
+            f"{spec.redis.engine_version!r} is not a Redis version ElastiCache serves with TLS and AUTH; "
+            f"choose one of {', '.join(catalog.ELASTICACHE_REDIS_VERSIONS)}",
+        )
+
+
 def provider_key_logical_id(env: str) -> str:
     """`OPENAI_API_KEY` -> `ProviderKeyOpenaiApiKey` (the Secret's logical ID adds `Secret`)."""
     return "ProviderKey" + "".join(part[:1] + part[1:].lower() for part in env.split("_"))
@@ -741,6 +779,7 @@ SPEC_RULES: tuple[Callable[[BenchmarkSpec], Iterable[Violation]], ...] = (
     _template_description,
     _engine_version,
     _provider_keys,
+    _names_in_the_template,
 )
 
 

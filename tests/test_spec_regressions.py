@@ -4,6 +4,7 @@ deployed wrong, and the whole class it stands for."""
 from __future__ import annotations
 
 import io
+import json
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -174,3 +175,18 @@ def test_every_tls12_minimum_policy_is_accepted(policy: str) -> None:
 @pytest.mark.parametrize("name", ["fake-openai-endpoint", "gpt-4o-mini", "openai/gpt-4o", "claude-3.5@2024", "a:b+c"])
 def test_ordinary_model_names_stay_accepted(name: str) -> None:
     assert refusals({"litellm": {"models": [{"model_name": name}]}}) == []
+
+
+def test_a_config_too_large_for_an_ecs_task_definition_is_refused() -> None:
+    """Found with a few hundred models: the config rides in the task definition (64 KiB at most)."""
+
+    def models(n: int) -> dict[str, Any]:
+        return {"litellm": {"models": [
+            {"model_name": f"model-number-{i}", "litellm_params": {"model": "openai/gpt-4o-mini-2024-07-18", "rpm": 1}}
+            for i in range(n)
+        ]}}  # fmt: skip
+
+    assert refusals(models(400)) == ["litellm.models"]
+    spec = BenchmarkSpec.model_validate(models(250))
+    task_definition = render_dict(spec)["Resources"]["ProxyTaskDefinition"]["Properties"]
+    assert len(json.dumps(task_definition)) < 65_536

@@ -759,6 +759,26 @@ def _names_in_the_template(spec: BenchmarkSpec) -> Iterable[Violation]:
         )
 
 
+TASK_DEFINITION_LIMIT = 65_536
+"""Bytes ECS accepts for one task definition."""
+CONFIG_BUDGET = 49_152
+"""Bytes of LiteLLM config that leave room in the task definition for the start script and the rest."""
+
+
+def _config_size(spec: BenchmarkSpec) -> Iterable[Violation]:
+    from .proxy_config import litellm_config_yaml  # it imports this module
+
+    size = len(litellm_config_yaml(spec).encode())
+    if size > CONFIG_BUDGET:
+        per_model = size // len(spec.litellm.models)
+        yield (
+            "litellm.models",
+            f"the LiteLLM config would be {size} bytes and it travels in the task definition, which ECS caps "
+            f"at {TASK_DEFINITION_LIMIT}; list at most ~{CONFIG_BUDGET // max(per_model, 1)} models here and "
+            "add the rest through the proxy's API (store_model_in_db)",
+        )
+
+
 def provider_key_logical_id(env: str) -> str:
     """`OPENAI_API_KEY` -> `ProviderKeyOpenaiApiKey` (the Secret's logical ID adds `Secret`)."""
     return "ProviderKey" + "".join(part[:1] + part[1:].lower() for part in env.split("_"))
@@ -780,6 +800,7 @@ SPEC_RULES: tuple[Callable[[BenchmarkSpec], Iterable[Violation]], ...] = (
     _engine_version,
     _provider_keys,
     _names_in_the_template,
+    _config_size,
 )
 
 

@@ -31,11 +31,13 @@ def _console_interface(template: Template) -> None:
     present = template.parameters
     groups = (*PARAMETER_GROUPS, *OPTION_PARAMETER_GROUPS, *HARNESS_PARAMETER_GROUPS)
     labels = {**PARAMETER_LABELS, **OPTION_PARAMETER_LABELS, **HARNESS_PARAMETER_LABELS}
-    kept = [(label, kept) for label, names in groups if (kept := [n for n in names if n in present])]
+    kept = [(label, [n for n in names if n in present]) for label, names in groups]
     template.set_metadata(
         {
             "AWS::CloudFormation::Interface": {
-                "ParameterGroups": [{"Label": {"default": label}, "Parameters": names} for label, names in kept],
+                "ParameterGroups": [
+                    {"Label": {"default": label}, "Parameters": names} for label, names in kept if names
+                ],
                 "ParameterLabels": {n: {"default": text} for n, text in sorted(labels.items()) if n in present},
             }
         }

@@ -28,8 +28,9 @@ def at_most(low: Parameter, high: Parameter, values: Sequence[int]) -> object:
 
     Up to 10 values: high is some v and low is among the values up to v. More: cut the values
     into at most 10 runs of 10, 100, ... values; high lies in one run, and low lies in an earlier
-    run or, within the same run, at most high (recursively). Both parameters are looked up in explicit lists on every
-    branch, so a value outside `values` (3.5, 07) satisfies none and the assertion fails.
+    run or, within the same run, at most high (recursively). Both parameters are looked up in
+    explicit lists on every branch, so a value outside `values` (3.5, 07) satisfies none and the
+    assertion fails.
     """
     names = [str(v) for v in values]
     if len(values) == 1:

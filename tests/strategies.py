@@ -230,6 +230,15 @@ def _set(path: str, value: Any) -> Callable[[Spec], None]:
     return apply
 
 
+def _update(section: str, **values: Any) -> Callable[[Spec], None]:
+    """Set some keys of a section, keeping the others (another mutation may have set them)."""
+
+    def apply(data: Spec) -> None:
+        data.setdefault(section, {}).update(values)
+
+    return apply
+
+
 def _memory(data: Spec) -> None:
     cpu = data["tasks"]["cpu"]
     data["tasks"]["memory"] = min(catalog.FARGATE_MEMORY_BY_CPU[cpu]) - 1 if cpu > 256 else 4096
@@ -273,7 +282,7 @@ def _reserved(data: Spec) -> None:
 
 def _redis_single(data: Spec) -> None:
     data["database"]["multi_az"] = True
-    data["redis"] = {"enabled": True, "replicas": 0}
+    data["redis"].update(enabled=True, replicas=0)
 
 
 def _locust(data: Spec) -> None:
@@ -291,15 +300,15 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("io1 over 50 IOPS/GiB", "storage", "database.iops", _io1_ratio),
     Mutation("reserved >= max_connections", "budget", "database.reserved_connections", _reserved),
     Mutation("lb timeout >= interval", "lb", "load_balancer.health_check.timeout_s",
-             _set("load_balancer.health_check", {"path": "/health/readiness", "interval_s": 10, "timeout_s": 10})),
+             lambda data: data["load_balancer"]["health_check"].update(interval_s=10, timeout_s=10)),
     Mutation("lb /health", "lb_path", "load_balancer.health_check.path",
-             _set("load_balancer.health_check", {"path": "/health", "interval_s": 30, "timeout_s": 5})),
+             _set("load_balancer.health_check.path", "/health")),
     Mutation("log retention", "logs", "observability.log_retention_days", _set("observability.log_retention_days", 8)),
     Mutation("certificate", "https", "https.certificate_arn", _set("https.certificate_arn", "arn:aws:acm:nope")),
     Mutation("tls policy", "tls", "https.ssl_policy", _set("https.ssl_policy", "ELBSecurityPolicy-2016-08")),
     Mutation("alarm email", "email", "alarms.email", _set("alarms.email", "not-an-address")),
     Mutation("datapoints", "datapoints", "alarms.datapoints_to_alarm",
-             _set("alarms", {"evaluation_periods": 2, "datapoints_to_alarm": 3, "db_connections_fraction": 1.0})),
+             _update("alarms", evaluation_periods=2, datapoints_to_alarm=3)),
     Mutation("description", "description", "description", _set("description", "x" * 1100)),
     Mutation("engine major", "engine", "database.engine_version", _set("database.engine_version", "12.22")),
     Mutation("engine text", "engine", "database.engine_version", _set("database.engine_version", "latest")),
@@ -315,7 +324,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              _model_param("api_base", "os.environ/UPSTREAM_URL")),
     Mutation("redis single node", "redis", "redis.replicas", _redis_single),
     Mutation("redis version", "redis_version", "redis.engine_version",
-             _set("redis", {"enabled": True, "engine_version": "5.0.0", "replicas": 1})),
+             _update("redis", enabled=True, engine_version="5.0.0")),
     Mutation("model name", "model_name", "litellm.models.0.model_name",
              lambda data: data["litellm"]["models"][0].update(model_name="a ${b}")),
     Mutation("image", "image", "litellm.image_repository", _set("litellm.image_repository", "Not An Image")),

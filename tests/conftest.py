@@ -9,12 +9,29 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
 
 from litellm_bench_cfn.render import to_yaml
 from litellm_bench_cfn.spec import BenchmarkSpec
 from litellm_bench_cfn.template import build_template
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests (tests/test_properties.py): `ci` is deterministic (derandomized, no example
+# database) with each test's own small example count; HYPOTHESIS_PROFILE=thorough draws 25x as
+# many with fresh random seeds.
+_PROFILE_SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True, **_PROFILE_SETTINGS)
+settings.register_profile("thorough", derandomize=False, database=None, print_blob=True, **_PROFILE_SETTINGS)
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def example_count(ci: int) -> int:
+    """Examples per property test: `ci` in CI, 25x that in the thorough profile."""
+    return ci * 25 if HYPOTHESIS_PROFILE == "thorough" else ci
+
+
 BENCHMARK_TEMPLATE = REPO_ROOT / "templates" / "cloudformation-ecs.yaml"
 
 

@@ -164,5 +164,5 @@ def test_check_params_cli_prints_one_line_per_problem_and_exits_2() -> None:
         "FargateTaskSize: TaskMemory must be a size Fargate offers for TaskCpu: 256 CPU takes 512-2048 MiB, 512: "
         "1024-4096, 1024: 2048-8192, 2048: 4096-16384, 4096: 8192-30720 (1024 steps), 8192: 16384-61440 (4096 "
         "steps), 16384: 32768-122880 (8192 steps).",
-        "TaskCountRange3: MinTaskCount must not exceed DesiredTaskCount (3).",
+        "TaskCountRange: MinTaskCount must be a whole number no greater than DesiredTaskCount.",
     ]

@@ -22,8 +22,9 @@ def _template(name: str) -> dict:  # type: ignore[type-arg]
     return yaml.safe_load((TEMPLATES / f"cloudformation-ecs-{name}.yaml").read_text())
 
 
-def test_profiles_directory_holds_benchmark_dev_and_production() -> None:
-    assert sorted(p.spec.name for p in load_profiles(PROFILES)) == ["benchmark", "dev", "production"]
+def test_profiles_directory_holds_benchmark_dev_production_and_the_provider_example() -> None:
+    names = sorted(p.spec.name for p in load_profiles(PROFILES))
+    assert names == ["benchmark", "dev", "production", "provider-example"]
 
 
 @pytest.mark.parametrize("name", ["benchmark", "dev", "production"])

@@ -72,6 +72,50 @@ DB_INSTANCE_CLASSES: dict[str, DbInstanceClass] = {
 """DB instance classes this project knows for RDS for PostgreSQL 16 (vCPU, memory)."""
 
 
+POSTGRES_ENGINE_VERSIONS: tuple[str, ...] = (
+    "13.23",
+    "14.18", "14.19", "14.20", "14.21", "14.22", "14.23", "14.24",
+    "15.13", "15.14", "15.15", "15.16", "15.17", "15.18", "15.19",
+    "16.9", "16.10", "16.11", "16.12", "16.13", "16.14", "16.15",
+    "17.5", "17.6", "17.7", "17.8", "17.9", "17.10", "17.11",
+    "18.1", "18.2", "18.3", "18.4", "18.6",
+)  # fmt: skip
+"""RDS for PostgreSQL versions a new DB instance can be created with (cfn-lint 1.58.0's engine list
+less its deprecated ones, majors 13-18); the parameter group family is `postgres<major>`."""
+
+
+ALB_TLS12_POLICIES: tuple[str, ...] = (
+    *(f"ELBSecurityPolicy-TLS13-{v}-2021-06" for v in ("1-2", "1-2-Res", "1-2-Ext1", "1-2-Ext2", "1-3")),
+    *(
+        f"ELBSecurityPolicy-TLS13-{v}-FIPS-2023-04"
+        for v in ("1-2", "1-2-Res", "1-2-Ext0", "1-2-Ext1", "1-2-Ext2", "1-3")
+    ),
+    *(f"ELBSecurityPolicy-TLS13-{v}-PQ-2025-09" for v in ("1-2", "1-2-Res", "1-2-Ext1", "1-2-Ext2", "1-3")),
+    *(
+        f"ELBSecurityPolicy-TLS13-{v}-FIPS-PQ-2025-09"
+        for v in ("1-2", "1-2-Res", "1-2-Ext0", "1-2-Ext1", "1-2-Ext2", "1-3")
+    ),
+)
+"""ALB security policies with TLS 1.3 and nothing older than TLS 1.2 (ELB User Guide, "Security
+policies for your Application Load Balancer"); TLS13-1-0/1-1 also take TLS 1.0/1.1 clients."""
+
+ELASTICACHE_REDIS_VERSIONS: tuple[str, ...] = ("6.0", "6.2", "7.0", "7.1")
+"""ElastiCache for Redis OSS versions with in-transit encryption and AUTH tokens (stack/redis.py)."""
+
+RDS_RESERVED_NAMES = frozenset({"rdsadmin", "rdsrepladmin", "rdstopmgr", "rds_superuser", "template0", "template1"})
+"""Names RDS for PostgreSQL keeps for itself or its template databases."""
+_POSTGRES_RESERVED = (
+    "all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create "
+    "current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc "
+    "distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral "
+    "leading limit localtime localtimestamp not null offset on only or order placing primary references returning "
+    "select session_user some symmetric system_user table then to trailing true union unique user using variadic "
+    "when where window with"
+)
+POSTGRES_RESERVED_WORDS = frozenset(_POSTGRES_RESERVED.split())
+"""PostgreSQL's fully reserved key words (Appendix C): RDS refuses them as DB or user names."""
+
+
 @dataclass(frozen=True)
 class StorageRules:
     """RDS for PostgreSQL storage limits for one storage type (RDS User Guide, "DB instance storage")."""

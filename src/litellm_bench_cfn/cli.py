@@ -53,15 +53,23 @@ def _documents(profile: Profile, harness_sources: HarnessSources | None) -> list
 def cmd_render(args: argparse.Namespace) -> int:
     out_dir = Path(args.out_dir)
     problems: list[str] = []
+    profiles = _selected_profiles(args)
     # The harness ships the fake endpoint and the locustfile as text: read once, here at the edge.
-    harness_sources = None if args.stdout else HarnessSources.from_repository()
-    for profile in _selected_profiles(args):
+    harness_sources = None
+    if not args.stdout and any(p.harness_template_name for p in profiles):
+        try:
+            harness_sources = HarnessSources.from_repository()
+        except FileNotFoundError as exc:
+            raise SpecError([f"render: {exc}"], exit_code=EXIT_CHECK_FAILED) from None
+    for profile in profiles:
         for name, text in _documents(profile, harness_sources):
             size = len(text.encode())
             target = out_dir / name
-            if size > TEMPLATE_BODY_LIMIT:
-                problems.append(f"{target}: {size} bytes exceeds the {TEMPLATE_BODY_LIMIT}-byte --template-body limit")
-                continue
+            if size > TEMPLATE_BODY_LIMIT and not args.check:
+                _err(
+                    f"warning: {target}: {size} bytes is over the {TEMPLATE_BODY_LIMIT}-byte --template-body limit; "
+                    "deploy it through S3 (scripts/deploy.sh uploads it, publish and launch-url use S3 URLs)"
+                )
             if args.check:
                 current = target.read_text(encoding="utf-8") if target.exists() else None
                 if current != text:
@@ -146,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpecError as exc:
         for line in exc.lines:
             _err(line)
-        return EXIT_BAD_INPUT
+        return exc.exit_code
     except KeyboardInterrupt:
         _err("interrupted")
         return 130

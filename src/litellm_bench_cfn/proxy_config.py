@@ -36,7 +36,10 @@ def litellm_config(spec: BenchmarkSpec) -> dict[str, Any]:
     litellm = spec.litellm
     model_list = []
     for deployment in litellm.models:
-        params = deployment.litellm_params.model_dump(exclude_none=True)
+        params = deployment.litellm_params.model_dump(exclude_none=True, exclude={"api_key_secret"})
+        secret = deployment.litellm_params.api_key_secret
+        if secret is not None:
+            params["api_key"] = f"os.environ/{secret.env}"
         if params["api_base"] == BENCHMARK_API_BASE:
             params["api_base"] = f"os.environ/{API_BASE_ENV}"
         model_list.append({"model_name": deployment.model_name, "litellm_params": params})

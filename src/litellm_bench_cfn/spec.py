@@ -11,6 +11,7 @@ are collected by `spec_rule_violations` so a user sees every broken rule at once
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
 import json
 import re
@@ -39,9 +40,30 @@ Cidr = Annotated[str, Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")]
 HealthPath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_\-.]*$", max_length=1024)]
 
 
+SECRET_ENV_NAME = r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$"
+SECRETS_MANAGER_ARN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$"
+
+
+class ProviderKeySecret(_Model):
+    """A real provider key: kept in Secrets Manager, injected by ECS `Secrets` into `env`, read by the
+    LiteLLM config as `os.environ/<env>`. Never written into the template."""
+
+    env: Annotated[str, Field(pattern=SECRET_ENV_NAME, max_length=64)] = Field(
+        description="Environment variable the proxy receives the key in, e.g. OPENAI_API_KEY."
+    )
+    arn: str = Field(
+        "",
+        description="Full ARN of an existing secret (with its 6-character suffix); empty = the stack creates "
+        "the secret <stack>/provider-key/<env> and you put the key in after the stack is created.",
+    )
+
+
 class LiteLLMParams(_Model):
     model: str = Field("openai/any", description="LiteLLM provider/model string.")
     api_key: str = Field("test", description="Key sent upstream; the fake endpoint accepts anything.")
+    api_key_secret: ProviderKeySecret | None = Field(
+        None, description="Where a real provider key comes from (Secrets Manager); then leave api_key out."
+    )
     api_base: str = Field(
         BENCHMARK_API_BASE,
         description=f"Upstream base URL, or `{BENCHMARK_API_BASE}` for the stack's fake OpenAI endpoint.",
@@ -137,6 +159,11 @@ class DatabaseSpec(_Model):
     @property
     def instance(self) -> catalog.DbInstanceClass:
         return catalog.DB_INSTANCE_CLASSES[self.instance_class]
+
+    @property
+    def parameter_group_family(self) -> str:
+        """Derived from engine_version: a parameter group of another major cannot attach."""
+        return f"postgres{self.engine_version.split('.')[0]}"
 
 
 class NetworkSpec(_Model):
@@ -331,6 +358,20 @@ class BenchmarkSpec(_Model):
                 {"summary": "; ".join(f"{p}: {m}" for p, m in violations), "violations": violations},
             )
         return self
+
+    @property
+    def template_description(self) -> str:
+        return f"litellm-bench-cfn {self.name}: {self.description}"
+
+    @property
+    def provider_key_secrets(self) -> tuple[ProviderKeySecret, ...]:
+        """Every distinct provider-key secret the models name, in the order they first appear."""
+        found: dict[str, ProviderKeySecret] = {}
+        for deployment in self.litellm.models:
+            secret = deployment.litellm_params.api_key_secret
+            if secret is not None and secret.env not in found:
+                found[secret.env] = secret
+        return tuple(found.values())
 
     @property
     def db_connection_budget(self) -> int:
@@ -679,6 +720,175 @@ def _harness(spec: BenchmarkSpec) -> Iterable[Violation]:
         )
 
 
+DESCRIPTION_LIMIT = 1024
+"""Bytes CloudFormation allows in a template's Description."""
+
+
+def _template_description(spec: BenchmarkSpec) -> Iterable[Violation]:
+    size = len(spec.template_description.encode())
+    if size > DESCRIPTION_LIMIT:
+        room = DESCRIPTION_LIMIT - (size - len(spec.description.encode()))
+        yield (
+            "description",
+            f"the template description would be {size} bytes, over CloudFormation's {DESCRIPTION_LIMIT}; "
+            f"shorten it to at most {room} bytes",
+        )
+
+
+def _engine_version(spec: BenchmarkSpec) -> Iterable[Violation]:
+    version = spec.database.engine_version
+    known = catalog.POSTGRES_ENGINE_VERSIONS
+    if version in known or version in {v.split(".")[0] for v in known}:
+        return  # a major alone: RDS creates its default minor (versions.POSTGRES_ENGINE_VERSION)
+    major = version.split(".")[0]
+    same_major = [v for v in known if v.split(".")[0] == major]
+    choices = f"{same_major[0]}-{same_major[-1]}" if same_major else f"{known[0]}-{known[-1]}"
+    yield (
+        "database.engine_version",
+        f"{version!r} is not a PostgreSQL version RDS creates new instances with; choose a major such as "
+        f"{major if same_major else '16'} or one of {choices} (the parameter group family follows the major)",
+    )
+
+
+TASK_ENVIRONMENT_NAMES = frozenset(
+    {"PORT", "PATH", "HOME", "TMPDIR", "NUM_WORKERS", "STORE_MODEL_IN_DB", "TIMEOUT_WORKER_HEALTHCHECK",
+     "MAX_REQUESTS_BEFORE_RESTART", "DISABLE_SCHEMA_UPDATE", "BENCHMARK_API_BASE"}
+)  # fmt: skip
+TASK_ENVIRONMENT_PREFIXES = ("LITELLM_", "DATABASE_", "REDIS_", "AWS_", "ECS_", "PYTHON", "PRISMA")
+"""Names the task or the image already sets; a provider-key variable must not replace one."""
+REAL_KEY_PREFIXES = ("sk-", "sk_", "AKIA", "ASIA", "AIza", "gsk_", "xai-", "hf_", "r8_", "pplx-", "key-", "Bearer ")
+PLACEHOLDER_KEY_MAX_LENGTH = 19
+"""A literal api_key longer than this, or with a provider's key prefix, is taken for a real key."""
+
+
+def looks_like_real_key(value: str) -> bool:
+    return value.startswith(REAL_KEY_PREFIXES) or len(value) > PLACEHOLDER_KEY_MAX_LENGTH
+
+
+def _provider_keys(spec: BenchmarkSpec) -> Iterable[Violation]:
+    """Real keys only through Secrets Manager, and every `os.environ/` reference set by the task."""
+    secrets: dict[str, ProviderKeySecret] = {}
+    ids: dict[str, str] = {}
+    fix = "store the key in Secrets Manager and write api_key_secret: {env: NAME} (or {env: NAME, arn: ARN})"
+    for i, deployment in enumerate(spec.litellm.models):
+        where, params = f"litellm.models.{i}.litellm_params", deployment.litellm_params
+        secret = params.api_key_secret
+        if secret is None:
+            continue
+        if secret.arn and not re.match(SECRETS_MANAGER_ARN, secret.arn):
+            yield (
+                f"{where}.api_key_secret.arn",
+                f"{secret.arn!r} is not a full Secrets Manager secret ARN; write "
+                "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX (as describe-secret prints it) "
+                "or leave it empty",
+            )
+        if secret.env in TASK_ENVIRONMENT_NAMES or secret.env.startswith(TASK_ENVIRONMENT_PREFIXES):
+            yield f"{where}.api_key_secret.env", f"{secret.env} is a variable the task sets itself; choose another"
+        earlier = secrets.setdefault(secret.env, secret)
+        if earlier.arn != secret.arn:
+            yield (
+                f"{where}.api_key_secret.arn",
+                f"{secret.env} is also given by another model with arn {earlier.arn!r}; one variable holds one secret",
+            )
+        logical = provider_key_logical_id(secret.env)
+        if ids.setdefault(logical, secret.env) != secret.env:
+            yield f"{where}.api_key_secret.env", f"{secret.env} and {ids[logical]} differ only in underscores; rename"
+        # The default stays accepted: `validate --show` writes it out, and the output must read back.
+        if params.api_key not in (LiteLLMParams.model_fields["api_key"].default, f"os.environ/{secret.env}"):
+            yield f"{where}.api_key", "the key comes from api_key_secret; remove api_key"
+    for i, deployment in enumerate(spec.litellm.models):
+        where, params = f"litellm.models.{i}.litellm_params", deployment.litellm_params
+        key = params.api_key
+        if params.api_key_secret is not None:
+            continue
+        if key.startswith("os.environ/"):
+            name = key.removeprefix("os.environ/")
+            if name not in secrets:
+                yield (
+                    f"{where}.api_key",
+                    f"{key} names a variable the task does not set, so the proxy would stop at start; "
+                    f"write api_key_secret: {{env: {name}}} instead (the stack creates the secret) "
+                    f"or {{env: {name}, arn: ARN}}",
+                )
+        elif looks_like_real_key(key):
+            yield (
+                f"{where}.api_key",
+                f"looks like a real provider key and would be written in plain text into the task definition; {fix}",
+            )
+    for i, deployment in enumerate(spec.litellm.models):
+        base = deployment.litellm_params.api_base
+        name = base.removeprefix("os.environ/")
+        if base.startswith("os.environ/") and name not in secrets:
+            yield (
+                f"litellm.models.{i}.litellm_params.api_base",
+                f"{base} names a variable the task does not set, so the proxy would stop at start; write the URL, "
+                f"or {BENCHMARK_API_BASE!r} for the stack's fake endpoint",
+            )
+
+
+MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
+IMAGE_REPOSITORY = r"^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
+IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+
+
+def _names_in_the_template(spec: BenchmarkSpec) -> Iterable[Violation]:
+    """Values written into commands and identifiers AWS checks only at create time."""
+    for i, deployment in enumerate(spec.litellm.models):
+        if not re.match(MODEL_NAME, deployment.model_name):
+            yield (
+                f"litellm.models.{i}.model_name",
+                f"{deployment.model_name!r} would break the SmokeTestCommand output and request bodies; "
+                "use letters, digits and . _ : / @ + - (no spaces, quotes or ${)",
+            )
+    litellm = spec.litellm
+    if not re.match(IMAGE_REPOSITORY, litellm.image_repository):
+        yield "litellm.image_repository", f"{litellm.image_repository!r} is not an image repository; e.g. ghcr.io/o/n"
+    if not re.match(IMAGE_TAG, litellm.image_tag):
+        yield "litellm.image_tag", f"{litellm.image_tag!r} is not an image tag; use letters, digits and . _ -"
+    db = spec.database
+    for field, value in (("database_name", db.database_name), ("master_username", db.master_username)):
+        if value.lower() in catalog.RDS_RESERVED_NAMES | catalog.POSTGRES_RESERVED_WORDS:
+            yield f"database.{field}", f"{value!r} is reserved by RDS or PostgreSQL; choose another name, e.g. litellm"
+    policy = spec.https.ssl_policy
+    if policy.startswith("ELBSecurityPolicy-TLS13-") and policy not in catalog.ALB_TLS12_POLICIES:
+        yield (
+            "https.ssl_policy",
+            f"{policy} is not an ALB policy with TLS 1.2 as its oldest protocol; use "
+            f"{catalog.ALB_TLS12_POLICIES[0]} or another ELBSecurityPolicy-TLS13-1-2-*/1-3-* policy",
+        )
+    if spec.redis.enabled and spec.redis.engine_version not in catalog.ELASTICACHE_REDIS_VERSIONS:
+        yield (
+            "redis.engine_version",
+            f"{spec.redis.engine_version!r} is not a Redis version ElastiCache serves with TLS and AUTH; "
+            f"choose one of {', '.join(catalog.ELASTICACHE_REDIS_VERSIONS)}",
+        )
+
+
+TASK_DEFINITION_LIMIT = 65_536
+"""Bytes ECS accepts for one task definition."""
+CONFIG_BUDGET = 49_152
+"""Bytes of LiteLLM config that leave room in the task definition for the start script and the rest."""
+
+
+def _config_size(spec: BenchmarkSpec) -> Iterable[Violation]:
+    from .proxy_config import litellm_config_yaml  # it imports this module
+
+    size = len(litellm_config_yaml(spec).encode())
+    if size > CONFIG_BUDGET:
+        per_model = size // len(spec.litellm.models)
+        yield (
+            "litellm.models",
+            f"the LiteLLM config would be {size} bytes and it travels in the task definition, which ECS caps "
+            f"at {TASK_DEFINITION_LIMIT}; list at most ~{CONFIG_BUDGET // max(per_model, 1)} models here and "
+            "add the rest through the proxy's API (store_model_in_db)",
+        )
+
+
+def provider_key_logical_id(env: str) -> str:
+    """`OPENAI_API_KEY` -> `ProviderKeyOpenaiApiKey` (the Secret's logical ID adds `Secret`)."""
+    return "ProviderKey" + "".join(part[:1] + part[1:].lower() for part in env.split("_"))
+
+
 SPEC_RULES: tuple[Callable[[BenchmarkSpec], Iterable[Violation]], ...] = (
     _fargate_pair,
     _task_counts,
@@ -692,6 +902,11 @@ SPEC_RULES: tuple[Callable[[BenchmarkSpec], Iterable[Violation]], ...] = (
     _operations,
     _migrations,
     _harness,
+    _template_description,
+    _engine_version,
+    _provider_keys,
+    _names_in_the_template,
+    _config_size,
 )
 
 
@@ -703,9 +918,11 @@ def spec_rule_violations(spec: BenchmarkSpec) -> list[Violation]:
 class SpecError(Exception):
     """A spec that cannot be used; `lines` holds one `field.path: message` per problem."""
 
-    def __init__(self, lines: list[str]):
+    def __init__(self, lines: list[str], exit_code: int = 2):
         super().__init__("\n".join(lines))
         self.lines = lines
+        self.exit_code = exit_code
+        """2: bad input (the file or its content); 1: the system failed to read an existing file."""
 
 
 def format_validation_error(error: ValidationError) -> list[str]:
@@ -728,14 +945,65 @@ def format_validation_error(error: ValidationError) -> list[str]:
     return lines
 
 
+class _RefusedYaml(yaml.constructor.ConstructorError):
+    """Valid YAML that a spec refuses (a duplicate key, a tag); its problem text is the whole message."""
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """SafeLoader that refuses what a spec never needs and would silently lose: a key written twice
+    (PyYAML keeps the last block) and any explicit tag (`!!python/...`, `!Ref`, ...)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                first = seen[key].start_mark.line + 1
+                raise _RefusedYaml(
+                    None, None, f"key {key!r} is written twice (first on line {first}); keep one", key_node.start_mark
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+def _refuse_tags(loader: Any, suffix: str, node: yaml.Node) -> Any:
+    raise _RefusedYaml(
+        None, None, f"YAML tag {node.tag!r} is not allowed in a spec; write plain values", node.start_mark
+    )
+
+
+_SpecLoader.add_constructor("tag:yaml.org,2002:map", _SpecLoader.construct_mapping)
+_SpecLoader.add_multi_constructor("!", _refuse_tags)
+_SpecLoader.add_multi_constructor("tag:yaml.org,2002:python/", _refuse_tags)
+for _tag in ("binary", "set", "omap", "pairs", "timestamp"):
+    _SpecLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", lambda loader, node: _refuse_tags(loader, "", node))
+# Unquoted dates (2026-01-01) stay strings: a spec has no date field, and pydantic then says which field.
+_SpecLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _yaml_problem(exc: yaml.YAMLError, source: str) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{source}:{mark.line + 1}" if mark else source
+    if isinstance(exc, _RefusedYaml):
+        return f"{where}: {exc.problem}"
+    if isinstance(exc, yaml.composer.ComposerError) and "single document" in str(exc.context):
+        return f"{where}: a second YAML document starts here (---); a spec file holds one document"
+    if isinstance(exc, yaml.reader.ReaderError):
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return f"{source}: character #x{code:04x} at offset {exc.position} is not allowed in YAML; remove it"
+    problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+    return f"{where}: not valid YAML or JSON ({problem})"
+
+
 def parse_spec_text(text: str, source: str = "<spec>") -> BenchmarkSpec:
     """Parse YAML or JSON text into a validated spec; raises SpecError with readable lines."""
     try:
-        data: Any = yaml.safe_load(text) if text.strip() else {}
+        data: Any = yaml.load(text, Loader=_SpecLoader) if text.strip() else {}
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise SpecError([f"{where}: not valid YAML or JSON ({getattr(exc, 'problem', exc)})"]) from None
+        raise SpecError([_yaml_problem(exc, source)]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -746,14 +1014,35 @@ def parse_spec_text(text: str, source: str = "<spec>") -> BenchmarkSpec:
         raise SpecError(format_validation_error(exc)) from None
 
 
+_NOT_THERE = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
+def decode_spec_bytes(raw: bytes, source: str) -> str:
+    """UTF-8 text (a UTF-8 byte-order mark is allowed); anything else is a SpecError naming the fix."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise SpecError([f"{source}: is UTF-16 or UTF-32 encoded; save the file as UTF-8"])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SpecError(
+            [f"{source}: is not UTF-8 (byte 0x{raw[exc.start]:02x} on line {line}); save the file as UTF-8"]
+        ) from None
+
+
 def load_spec(path: str | Path) -> BenchmarkSpec:
-    """Read a spec file (YAML or JSON; unknown keys are errors)."""
+    """Read a spec file (YAML or JSON, UTF-8; unknown keys, duplicate keys and tags are errors).
+
+    A missing file, a directory or a file you may not read is bad input (SpecError, exit 2); any other
+    operating-system error while reading is an I/O failure (SpecError with exit_code 1)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+        raw = path.read_bytes()
+    except _NOT_THERE as exc:
         raise SpecError([f"{path}: cannot read the spec ({exc.strerror or exc})"]) from None
-    return parse_spec_text(text, source=str(path))
+    except OSError as exc:
+        raise SpecError([f"{path}: I/O error reading the spec ({exc.strerror or exc})"], exit_code=1) from None
+    return parse_spec_text(decode_spec_bytes(raw, str(path)), source=str(path))
 
 
 def spec_to_json(spec: BenchmarkSpec) -> str:

@@ -27,27 +27,29 @@ from .stack.service_discovery import HARNESS_PARAMETER_GROUPS, HARNESS_PARAMETER
 GUIDE_FAKE_ENDPOINT = "https://exampleopenaiendpoint-production.up.railway.app/"
 
 
-def _console_interface(template: Template, harness: bool, autoscaling: bool) -> None:
-    groups = (*parameter_groups(autoscaling), *OPTION_PARAMETER_GROUPS, *(HARNESS_PARAMETER_GROUPS if harness else ()))
-    labels = {
-        **parameter_labels(autoscaling),
-        **OPTION_PARAMETER_LABELS,
-        **(HARNESS_PARAMETER_LABELS if harness else {}),
-    }
-    template.set_metadata(console_interface(groups, labels))
+def _console_interface(template: Template, autoscaling: bool) -> None:
+    """Groups and labels of the parameters this template has (an option that is off has none)."""
+    present = template.parameters
+    groups = (*parameter_groups(autoscaling), *OPTION_PARAMETER_GROUPS, *HARNESS_PARAMETER_GROUPS)
+    labels = {**parameter_labels(autoscaling), **OPTION_PARAMETER_LABELS, **HARNESS_PARAMETER_LABELS}
+    kept = [(label, [n for n in names if n in present]) for label, names in groups]
+    template.set_metadata(
+        console_interface(
+            [(label, names) for label, names in kept if names], {n: t for n, t in labels.items() if n in present}
+        )
+    )
 
 
 def build_template(spec: BenchmarkSpec) -> Template:
-    template = Template(Description=f"litellm-bench-cfn {spec.name}: {spec.description}")
+    template = Template(Description=spec.template_description)
     template.set_version("2010-09-09")
-    _console_interface(template, spec.harness.enabled, spec.scaling.enabled)
     params = add_parameters(template, spec, benchmark_api_base_default=GUIDE_FAKE_ENDPOINT)
     options = add_options(template, spec)
     add_rules(template, params, spec.most_tasks)
     network = add_network(template, spec.network)
     groups = add_security_groups(template, network, params, spec.litellm.port, admit_nat=spec.harness.enabled)
     discovery = add_service_discovery(template, spec, network)
-    secrets = add_secrets(template, keep_salt_key=keeps_data(DELETION_POLICY))
+    secrets = add_secrets(template, spec, keep_salt_key=keeps_data(DELETION_POLICY))
     log_group = add_log_group(template, spec.observability)
     redis = add_redis(template, spec, network, groups)
     roles = add_roles(template, secrets, log_group, extra_secrets=[redis.auth_token] if redis else [])
@@ -60,4 +62,5 @@ def build_template(spec: BenchmarkSpec) -> Template:
     add_monitoring(template, spec, options, balancer, database, compute)
     add_outputs(template, spec, balancer, compute, secrets, Ref(log_group))
     add_exports(template, network, groups, compute, balancer, secrets, discovery)
+    _console_interface(template, spec.scaling.enabled)
     return template

@@ -9,8 +9,3 @@ POSTGRES_ENGINE_VERSION = "16"
 current. A pinned minor (e.g. "16.13") stops being creatable when RDS ends its support, so a template
 that deployed last month would fail to create today (cfn-lint W3691 flags such versions). Updating a
 stack never re-sends an unchanged "16"; a major upgrade is a deliberate change of this value."""
-
-
-def postgres_parameter_family(engine_version: str) -> str:
-    """The DB parameter group family of an engine version ("16" or "16.4" -> "postgres16")."""
-    return f"postgres{engine_version.split('.')[0]}"

@@ -193,6 +193,7 @@ def proxy_container(
         ecs.Secret(Name="LITELLM_SALT_KEY", ValueFrom=Ref(secrets.salt_key)),
         ecs.Secret(Name=proxy_config.MASTER_KEY_SECRET_ENV, ValueFrom=Ref(secrets.master_key)),
     ]
+    injected += [ecs.Secret(Name=key.env, ValueFrom=key.value_from) for key in secrets.provider_keys]
     if redis is not None:
         environment += redis.environment()
         injected += redis.secrets()

@@ -8,7 +8,6 @@ from troposphere import FindInMap, If, NoValue, Ref, Sub, Template, rds
 
 from .. import catalog
 from ..spec import DatabaseSpec
-from ..versions import postgres_parameter_family
 from . import checkov
 from .network import Network
 from .parameters import Parameters
@@ -90,7 +89,7 @@ def add_database(
         rds.DBParameterGroup(
             "DatabaseParameterGroup",
             Description="LiteLLM PostgreSQL settings for 1-2K RPS (seed 003)",
-            Family=postgres_parameter_family(spec.engine_version),
+            Family=spec.parameter_group_family,
             Parameters=postgres_parameters(spec),
         )
     )
@@ -127,6 +126,9 @@ def add_database(
                 **checkov.skip("CKV_AWS_118", *([] if spec.multi_az else ["CKV_AWS_157"])),
                 **_CFN_LINT_MAJOR_VERSION,
             },
+            # troposphere's check caps Iops at 50 per GiB (io1's ratio) for io2 too, which allows 1,000;
+            # the spec's storage rules (catalog.STORAGE_RULES) check every storage type instead.
+            validation=spec.storage_type != "io2",
             DeletionPolicy=DELETION_POLICY,
             UpdateReplacePolicy=DELETION_POLICY,
         )

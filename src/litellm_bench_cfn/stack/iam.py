@@ -66,9 +66,9 @@ def add_roles(
     extra_secrets: Sequence[secretsmanager.Secret] = (),
 ) -> Roles:
     injected = (secrets.db_password, secrets.master_key, secrets.salt_key, *extra_secrets)  # Redis's if enabled
-    execution = execution_role(
-        template, "TaskExecutionRole", "litellm-task-execution", log_group, [Ref(s) for s in injected]
-    )
+    # Exactly the provider-key secrets the models name: each ARN listed, no wildcard.
+    arns = [*(Ref(s) for s in injected), *(key.value_from for key in secrets.provider_keys)]
+    execution = execution_role(template, "TaskExecutionRole", "litellm-task-execution", log_group, arns)
     # The proxy itself calls no AWS API: its config arrives in the task definition.
     task = template.add_resource(iam.Role("TaskRole", AssumeRolePolicyDocument=ecs_tasks_trust()))
     return Roles(execution=execution, task=task)

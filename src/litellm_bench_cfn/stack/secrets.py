@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from troposphere import Ref, Select, Split, Sub, Template, secretsmanager
 
+from ..spec import BenchmarkSpec, provider_key_logical_id
 from . import checkov
 
 RDS_FORBIDDEN_PASSWORD_CHARACTERS = '/@" \\'
@@ -14,10 +15,19 @@ is why the proxy receives the password on its own (DATABASE_PASSWORD) and not in
 
 
 @dataclass(frozen=True)
+class ProviderKey:
+    """A provider key ECS injects into the proxy as `env`: a secret this stack created, or an existing ARN."""
+
+    env: str
+    value_from: object
+
+
+@dataclass(frozen=True)
 class Secrets:
     db_password: secretsmanager.Secret
     master_key: secretsmanager.Secret
     salt_key: secretsmanager.Secret
+    provider_keys: tuple[ProviderKey, ...] = ()
 
 
 def _secret(
@@ -46,11 +56,35 @@ def _stack_instance_scoped(name: str) -> Sub:
     return Sub(f"${{AWS::StackName}}/{name}-${{Id}}", Id=Select(2, Split("/", Ref("AWS::StackId"))))
 
 
-def add_secrets(template: Template, keep_salt_key: bool) -> Secrets:
+def add_provider_keys(template: Template, spec: BenchmarkSpec) -> tuple[ProviderKey, ...]:
+    """One secret per provider key the spec asks the stack to create; existing ARNs pass through.
+
+    A created secret starts with a random placeholder (so nothing literal is in the template); the
+    user puts the real key in after the stack is created and forces a new deployment (README)."""
+    keys = []
+    for secret in spec.provider_key_secrets:
+        if secret.arn:
+            keys.append(ProviderKey(secret.env, secret.arn))
+            continue
+        created = _secret(
+            template,
+            f"{provider_key_logical_id(secret.env)}Secret",
+            _stack_scoped(f"provider-key/{secret.env}"),
+            f"Provider key the proxy reads as {secret.env}: put the real key in after the stack is created "
+            "(aws secretsmanager put-secret-value), then force a new deployment of the service.",
+            PasswordLength=32,
+            ExcludePunctuation=True,
+        )
+        keys.append(ProviderKey(secret.env, Ref(created)))
+    return tuple(keys)
+
+
+def add_secrets(template: Template, spec: BenchmarkSpec, keep_salt_key: bool) -> Secrets:
     """The DB password and the master key guard only this stack's resources and go with it (a restored
     snapshot gets a new password). The salt key is kept when the DB's data is (`keep_salt_key`): the
     snapshot holds credentials encrypted with it, which no other key can ever read again."""
     return Secrets(
+        provider_keys=add_provider_keys(template, spec),
         db_password=_secret(
             template,
             "DatabasePasswordSecret",

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +97,11 @@ def test_variant_flags_are_appended_to_the_start_script() -> None:
     )
     debug = apply_variant(launch, VARIANTS["seeds-detailed-debug"])
     assert debug.argv[-1].endswith("--config x --detailed_debug\n")
-    uvicorn = apply_variant(launch, VARIANTS["uvicorn"])
-    assert uvicorn.argv[-1].endswith("--config x --timeout_worker_healthcheck 60\n")
+    shipped = replace(launch, argv=("/bin/sh", "-c", 'exec docker/prod_entrypoint.sh --keepalive_timeout "$K"\n'))
+    gunicorn = apply_variant(shipped, VARIANTS["gunicorn"])
+    assert gunicorn.argv[-1].endswith('--keepalive_timeout "$K" --run_gunicorn\n')
+    keepalive = apply_variant(shipped, VARIANTS["uvicorn-keepalive-5"])
+    assert keepalive.argv[-1].endswith('--keepalive_timeout "$K" --keepalive_timeout 5\n')
     aws = apply_variant(launch, VARIANTS["aws-guidance-debug-log"])
     assert aws.environment["LITELLM_LOG"] == "DEBUG"
     unset = apply_variant(launch, ProxyVariant(name="x", env={"LITELLM_LOG": None}))

@@ -7,7 +7,11 @@ api_base pointed at the product's fake endpoint). The real LiteLLM proxy then ha
 
 from __future__ import annotations
 
+import http.client
 import json
+import select
+import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -107,6 +111,52 @@ def test_config_reaches_the_proxy_with_the_settings_of_the_spec(stack: RunningSt
     assert config["general_settings"]["proxy_batch_write_at"] == 60
     written = Path(stack.proxy.env["TMPDIR"]) / "litellm-config.yaml"
     assert yaml.safe_load(written.read_text()) == config
+
+
+def alb_idle_timeout_s(template: dict[str, Any]) -> int:
+    (balancer,) = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer"
+    ]
+    attributes = {a["Key"]: a["Value"] for a in balancer["Properties"]["LoadBalancerAttributes"]}
+    return int(attributes["idle_timeout.timeout_seconds"])
+
+
+def closed_by_peer(sock: socket.socket) -> bool:
+    """True once the server has closed its side: the socket reads as end-of-file."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+
+
+def test_idle_connection_outlives_the_load_balancers_idle_timeout(
+    stack: RunningStack, template: dict[str, Any]
+) -> None:
+    """The ALB reuses an idle connection for up to its idle timeout and answers 502 if the target
+    closed it first (AWS: the target's keep-alive must exceed it). One connection, as the ALB
+    holds it: a request, idle past the committed template's ALB idle timeout, a second request."""
+    idle_s = alb_idle_timeout_s(template) + 2
+    connection = http.client.HTTPConnection(stack.proxy_url.removeprefix("http://"), timeout=30)
+    connection.auto_open = 0  # never silently reconnect: the second request must reuse the socket
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {stack.master_key}"}
+    connection.connect()
+    sock = connection.sock
+    try:
+        connection.request("POST", "/v1/chat/completions", json.dumps(CHAT), headers)
+        first = connection.getresponse()
+        assert (first.status, first.will_close) == (200, False)
+        first.read()
+        deadline = time.monotonic() + idle_s
+        while time.monotonic() < deadline:
+            assert not closed_by_peer(sock), (
+                f"the proxy closed the idle connection after "
+                f"{idle_s - (deadline - time.monotonic()):.1f} s, within the ALB's idle timeout"
+            )
+            time.sleep(0.5)
+        connection.request("POST", "/v1/chat/completions", json.dumps(CHAT), headers)
+        second = connection.getresponse()
+        assert second.status == 200 and json.loads(second.read())["object"] == "chat.completion"
+        assert connection.sock is sock
+    finally:
+        connection.close()
 
 
 def broken_start(launch: ContainerLaunch, tmp_path: Path, **env_changes: str | None) -> tuple[int, str, bool]:

@@ -214,3 +214,39 @@ def test_spec_is_frozen() -> None:
     spec = BenchmarkSpec()
     with pytest.raises(ValueError):
         spec.tasks.cpu = 1024  # type: ignore[misc]
+
+
+def test_default_keepalive_outlives_the_load_balancers_idle_timeout() -> None:
+    spec = BenchmarkSpec()
+    assert (spec.litellm.server, spec.litellm.keepalive_timeout_s) == ("uvicorn", 75)
+    assert spec.litellm.keepalive_timeout_s > spec.load_balancer.idle_timeout_s
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "litellm: {keepalive_timeout_s: 60}",
+            "litellm.keepalive_timeout_s: 60 s does not exceed load_balancer.idle_timeout_s (60 s): the ALB would "
+            "reuse connections the proxy closed (502); set it above 60, e.g. 75",
+        ),
+        (
+            "load_balancer: {idle_timeout_s: 120}",
+            "litellm.keepalive_timeout_s: 75 s does not exceed load_balancer.idle_timeout_s (120 s): the ALB would "
+            "reuse connections the proxy closed (502); set it above 120, e.g. 135",
+        ),
+        (
+            "litellm: {server: gunicorn, keepalive_timeout_s: 300}",
+            "litellm.server: gunicorn closes idle connections after 2 s (LiteLLM 1.106.2 does not pass "
+            "--keepalive_timeout to it), under load_balancer.idle_timeout_s (60 s): the ALB would reuse "
+            "connections the proxy closed (502); use uvicorn",
+        ),
+    ],
+)
+def test_keepalive_not_above_the_load_balancers_idle_timeout_is_refused(text: str, expected: str) -> None:
+    assert errors_of(text) == [expected]
+
+
+def test_keepalive_just_above_the_idle_timeout_is_accepted() -> None:
+    spec = parse_spec_text("litellm: {keepalive_timeout_s: 31}\nload_balancer: {idle_timeout_s: 30}")
+    assert spec.litellm.keepalive_timeout_s == 31

@@ -284,7 +284,9 @@ def test_start_script_passes_the_config_file_and_the_measured_server(resources: 
     exec_line = container["Command"][0].strip().splitlines()[-1]
     # --config, not CONFIG_FILE_PATH: LiteLLM reads the DB pool settings only from --config.
     assert exec_line.startswith('exec docker/prod_entrypoint.sh --config "$cfg"')
-    assert exec_line.endswith("--run_gunicorn")  # docs/performance.md, run 3
+    # uvicorn, the only server whose keep-alive LiteLLM sets (docs/performance.md, run 5).
+    assert "--run_" not in exec_line  # no --run_gunicorn, --run_granian, ...: uvicorn
+    assert exec_line.endswith('--keepalive_timeout "$KEEPALIVE_TIMEOUT"')
 
 
 def test_uvicorn_server_keeps_the_worker_boot_timeout() -> None:
@@ -295,3 +297,13 @@ def test_uvicorn_server_keeps_the_worker_boot_timeout() -> None:
         if c["Name"] == "litellm"
     ]
     assert "--timeout_worker_healthcheck" in container["Command"][0] and "--run_gunicorn" not in container["Command"][0]
+
+
+def test_proxy_keepalive_exceeds_the_load_balancers_idle_timeout(resources: dict[str, Any]) -> None:
+    container = proxy_container(resources)
+    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    (balancer,) = of_type(resources, "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    attributes = {a["Key"]: a["Value"] for a in balancer["Properties"]["LoadBalancerAttributes"]}
+    assert int(environment["KEEPALIVE_TIMEOUT"]) == 75 > int(attributes["idle_timeout.timeout_seconds"]) == 60
+    # The flag reads the variable: LiteLLM hands --keepalive_timeout to uvicorn's timeout_keep_alive.
+    assert '--keepalive_timeout "$KEEPALIVE_TIMEOUT"' in container["Command"][0]

@@ -100,6 +100,8 @@ def start_script(spec: BenchmarkSpec) -> str:
     if spec.litellm.server == "uvicorn":
         # uvicorn's supervisor kills workers that boot slower than this; gunicorn ignores it.
         flags.append('--timeout_worker_healthcheck "$TIMEOUT_WORKER_HEALTHCHECK"')
+        # Above the ALB's idle timeout (spec rule); LiteLLM passes it to uvicorn only.
+        flags.append('--keepalive_timeout "$KEEPALIVE_TIMEOUT"')
     if spec.litellm.max_requests_before_restart is not None:
         flags.append('--max_requests_before_restart "$MAX_REQUESTS_BEFORE_RESTART"')
     if spec.litellm.server == "gunicorn":
@@ -134,6 +136,7 @@ def container_environment(spec: BenchmarkSpec) -> dict[str, str]:
     }
     if spec.litellm.server == "uvicorn":
         env["TIMEOUT_WORKER_HEALTHCHECK"] = str(spec.litellm.timeout_worker_healthcheck)
+        env["KEEPALIVE_TIMEOUT"] = str(spec.litellm.keepalive_timeout_s)
     if spec.litellm.max_requests_before_restart is not None:
         env["MAX_REQUESTS_BEFORE_RESTART"] = str(spec.litellm.max_requests_before_restart)
     return env

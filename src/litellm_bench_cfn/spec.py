@@ -86,10 +86,15 @@ class LiteLLMSpec(_Model):
     )
     max_requests_before_restart: Annotated[int, Field(ge=1)] | None = None
     server: Literal["gunicorn", "uvicorn"] = Field(
-        "gunicorn",
-        description="Process manager of the workers. gunicorn (UvicornWorker, app preloaded) served ~5% "
-        "more RPS per worker than uvicorn's in every paired round (docs/performance.md); it logs one "
-        "access line per request.",
+        "uvicorn",
+        description="Process manager of the workers. uvicorn: the only one whose keep-alive LiteLLM "
+        "1.106.2 lets us set; gunicorn (refused) keeps idle connections 2 s, under the ALB's idle "
+        "timeout, so the ALB would answer 502 (docs/performance.md, run 5).",
+    )
+    keepalive_timeout_s: Annotated[int, Field(ge=1, le=4000)] = Field(
+        75,
+        description="Seconds the proxy keeps an idle keep-alive connection (KEEPALIVE_TIMEOUT); must exceed "
+        "load_balancer.idle_timeout_s (LiteLLM's high-throughput guide: 75).",
     )
     proxy_batch_write_at: Annotated[int, Field(ge=1, le=3600)] = Field(
         60, description="Seconds between batched spend writes to the DB (guide: 60)."
@@ -889,6 +894,29 @@ def provider_key_logical_id(env: str) -> str:
     return "ProviderKey" + "".join(part[:1] + part[1:].lower() for part in env.split("_"))
 
 
+GUNICORN_KEEPALIVE_S = 2
+"""gunicorn's default keep-alive; LiteLLM 1.106.2 builds gunicorn's options itself and sets none."""
+
+
+def _keepalive(spec: BenchmarkSpec) -> Iterable[Violation]:
+    # The ALB reuses an idle connection for up to its idle timeout; if the target closed it first,
+    # the ALB answers 502. AWS: the target's keep-alive must exceed the load balancer's idle timeout.
+    idle = spec.load_balancer.idle_timeout_s
+    if spec.litellm.server == "gunicorn":
+        yield (
+            "litellm.server",
+            f"gunicorn closes idle connections after {GUNICORN_KEEPALIVE_S} s (LiteLLM 1.106.2 does not pass "
+            f"--keepalive_timeout to it), under load_balancer.idle_timeout_s ({idle} s): the ALB would reuse "
+            "connections the proxy closed (502); use uvicorn",
+        )
+    elif spec.litellm.keepalive_timeout_s <= idle:
+        yield (
+            "litellm.keepalive_timeout_s",
+            f"{spec.litellm.keepalive_timeout_s} s does not exceed load_balancer.idle_timeout_s ({idle} s): the ALB "
+            f"would reuse connections the proxy closed (502); set it above {idle}, e.g. {max(75, idle + 15)}",
+        )
+
+
 SPEC_RULES: tuple[Callable[[BenchmarkSpec], Iterable[Violation]], ...] = (
     _fargate_pair,
     _task_counts,
@@ -907,6 +935,7 @@ SPEC_RULES: tuple[Callable[[BenchmarkSpec], Iterable[Violation]], ...] = (
     _provider_keys,
     _names_in_the_template,
     _config_size,
+    _keepalive,
 )
 
 

@@ -41,14 +41,11 @@ VARIANTS: dict[str, ProxyVariant] = {
             replace_config=True,
         ),
         ProxyVariant(name="max-requests-before-restart-10000", extra_flags=("--max_requests_before_restart", "10000")),
-        ProxyVariant(name="keepalive-75", extra_flags=("--keepalive_timeout", "75")),
+        # uvicorn's own keep-alive (5 s; the last --keepalive_timeout wins): below the ALB's idle timeout.
+        ProxyVariant(name="uvicorn-keepalive-5", extra_flags=("--keepalive_timeout", "5")),
         ProxyVariant(name="granian", extra_flags=("--run_granian",)),
-        # The template ships gunicorn (docs/performance.md); this is uvicorn's own supervisor.
-        ProxyVariant(
-            name="uvicorn",
-            drop_flags=(GUNICORN_FLAG,),
-            extra_flags=("--timeout_worker_healthcheck", "60"),
-        ),
+        # The shipped server until run 5 (docs/performance.md); gunicorn ignores the uvicorn-only flags.
+        ProxyVariant(name="gunicorn", extra_flags=(GUNICORN_FLAG,)),
         ProxyVariant(name="no-aiohttp-transport", env={"DISABLE_AIOHTTP_TRANSPORT": "True"}),
         ProxyVariant(name="json-logs", config_patch={"litellm_settings": {"json_logs": True}}),
     )

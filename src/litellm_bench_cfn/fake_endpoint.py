@@ -2,7 +2,9 @@
 
 POST [/deployment/NAME]/.../chat/completions -> chat.completion (or SSE if stream=true).
 (any path ending in /chat/completions, e.g. Azure-style). GET /health, /, /v1/models;
-/stats (JSON counters: requests, per status, per quota key); /stats/reset zeroes them.
+/stats (JSON counters: requests, per status, per quota key, "chat": per status of chat
+completions only, so a benchmark counts its own calls and not e.g. the proxy's /v1/models);
+/stats/reset zeroes them.
 Quotas (--rpm-limit KEY=N, key "*" = any key): KEY is NAME from /deployment/NAME/... else the
 model. Fixed 60 s windows per key, each starting at the key's first request after the previous
 window ended; request N+1 in a window gets 429 + retry-after (seconds to window end).
@@ -36,17 +38,19 @@ class FakeEndpoint:
     def __init__(self, delay_ms=0.0, rpm_limits=None):
         self.delay = max(0.0, float(delay_ms)) / 1000.0
         self.limits = dict(rpm_limits or {})
-        self.windows, self.conns, self.seq = {}, set(), 0
+        self.windows, self.conns, self.seq, self.in_chat = {}, set(), 0, False
         self.server = self.host = self.port = None
         self.reset_stats()
 
     def reset_stats(self):
-        self.stats = {"requests": 0, "status": {}, "keys": {}, "since": time.time()}
+        self.stats = {"requests": 0, "status": {}, "keys": {}, "chat": {}, "since": time.time()}
 
     def _count(self, status, key=None):
         st, s = self.stats, str(status)
         st["requests"] += 1
         st["status"][s] = st["status"].get(s, 0) + 1
+        if self.in_chat:
+            st["chat"][s] = st["chat"].get(s, 0) + 1
         if key is not None:
             k = st["keys"].setdefault(key, {})
             k[s] = k.get(s, 0) + 1
@@ -77,7 +81,11 @@ class FakeEndpoint:
         if path.endswith("/chat/completions"):
             if method != "POST":
                 return self._out(405, _err("Use POST"), dep)
-            return self._chat(body, dep)
+            self.in_chat = True
+            try:
+                return self._chat(body, dep)
+            finally:
+                self.in_chat = False
         if method == "GET" and path in ("/", "/health", "/health/liveliness", "/health/readiness"):
             return self._out(200, {"status": "ok"})
         if method == "GET" and path in ("/v1/models", "/models"):

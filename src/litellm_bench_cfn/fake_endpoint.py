@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import signal
+import sys
 import time
 
 CONTENT = "\n\nHello there, how may I assist you today?"
@@ -310,17 +311,26 @@ def parse_limits(items: list[str]) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     env = os.environ
     delay = env.get("FAKE_DELAY_MS") or (float(env["TIME_TO_SLEEP"]) * 1000 if env.get("TIME_TO_SLEEP") else 0)
-    p = argparse.ArgumentParser(prog="fake-endpoint", description="Fake OpenAI endpoint")
-    p.add_argument("--host", default=env.get("FAKE_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(env.get("FAKE_PORT", 8080)))
-    p.add_argument("--delay-ms", type=float, default=float(delay))
+    p = argparse.ArgumentParser(prog="fake-endpoint", description="Fake OpenAI endpoint",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--host", default=env.get("FAKE_HOST", "127.0.0.1"), help="address to listen on (FAKE_HOST)")
+    p.add_argument("--port", type=int, default=int(env.get("FAKE_PORT", 8080)), help="TCP port, 0 = any (FAKE_PORT)")
+    p.add_argument("--delay-ms", type=float, default=float(delay),
+                   help="added latency per response (FAKE_DELAY_MS, or TIME_TO_SLEEP in s)")
     p.add_argument("--rpm-limit", action="append", default=[], metavar="NAME=N",
                    help="per-minute quota for a model or /deployment/NAME key (repeatable, * = any)")
     a = p.parse_args(argv)
     try:
         limits = parse_limits([env.get("FAKE_RPM_LIMITS", ""), *a.rpm_limit])
+        if not 0 <= a.port <= 65535:
+            raise ValueError(f"--port: {a.port} is not a TCP port; use 1-65535 (0 = any free port)")
+        if a.delay_ms < 0:
+            raise ValueError(f"--delay-ms: must be 0 or more (got {a.delay_ms:g})")
+        if any(n < 1 for n in limits.values()):
+            raise ValueError("--rpm-limit: every quota must be at least 1 request per minute")
     except ValueError as e:
-        p.error(str(e))
+        print(f"fake-endpoint: {e}", file=sys.stderr)
+        return 2
     serve(a.host, a.port, a.delay_ms, limits)
     return 0
 

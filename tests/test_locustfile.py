@@ -305,8 +305,8 @@ def test_users_that_never_got_an_answer_are_reported_as_starved(tmp_path, stub_f
     stub = stub_factory(hang_first=3)
     users_json = tmp_path / "users.json"
     env = _env(tmp_path, LITELLM_MASTER_KEY="sk-test", LOCUST_USERS_JSON=str(users_json))
-    args = [*"--headless -u 10 -r 100 -t 3s --stop-timeout 1".split(), "-H", stub.url]
-    code, out = run_locust(args, tmp_path, env)
+    args = ["--headless", "-u", "10", "-r", "100", "-t", "3s", "--stop-timeout", "1", "-H", stub.url]
+    _, out = run_locust(args, tmp_path, env)
     users = json.loads(users_json.read_text())
     assert users["users"] == 10, out
     assert users["starved_users"] == 3 and users["starved_never_answered"] == 3

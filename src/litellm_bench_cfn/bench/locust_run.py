@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..processes import ManagedProcess
+from ..processes import Interrupted, ManagedProcess
 
 STOP_TIMEOUT_S = 30
 """Users finish their request in flight when the run time ends, so every request sent is counted."""
@@ -52,6 +52,8 @@ class LoadResult:
     exit_code: int
     failure_samples: list[str] = field(default_factory=list)
     history: list[HistoryPoint] = field(default_factory=list)
+    users: dict[str, Any] | None = None
+    """The locustfile's per-user summary (LOCUST_USERS_JSON): starved users, no-answer count..."""
 
 
 def locustfile_path() -> Path:
@@ -145,13 +147,15 @@ def run_locust(
     overhead_json = workdir / f"{name}_overhead.json"
     stats_json = workdir / f"{name}_stats.json"  # Locust appends ".json" to --json-file
     errors_file = workdir / f"{name}_errors.txt"
-    for stale in (overhead_json, errors_file, stats_json):
+    users_json = workdir / f"{name}_users.json"
+    for stale in (overhead_json, errors_file, stats_json, users_json):
         stale.unlink(missing_ok=True)
     env = {
         **os.environ,
         "LITELLM_MASTER_KEY": master_key,
         "LITELLM_OVERHEAD_JSON": str(overhead_json),
         "LOCUST_ERROR_FILE": str(errors_file),
+        "LOCUST_USERS_JSON": str(users_json),
         **(extra_env or {}),
     }
     argv = [
@@ -169,6 +173,7 @@ def run_locust(
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     locust.start()
     last_report = started
+    interrupted: Interrupted | None = None
     try:
         while locust.poll() is None:
             if time.monotonic() > deadline:
@@ -184,7 +189,10 @@ def run_locust(
                         f"{point.rps:7.1f} req/s  p50 {point.p50 or 0:.0f} ms  p95 {point.p95 or 0:.0f} ms  "
                         f"failures/s {point.failures_per_s:.1f}"
                     )
+    except Interrupted as exc:
+        interrupted = exc
     finally:
+        # SIGTERM: Locust stops its users and still writes its JSON stats (read below if partial).
         exit_code = locust.stop()
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     locust_cpu = (children_after.ru_utime - children_before.ru_utime) + (
@@ -192,18 +200,30 @@ def run_locust(
     )
     wall = time.monotonic() - started
     if not stats_json.exists():
+        if interrupted is not None:
+            raise interrupted
         raise RuntimeError(f"locust ({name}) wrote no stats (exit {exit_code}):\n{locust.log_tail()}")
-    return result_from_files(
-        target=host,
-        shape=shape,
-        stats_json=stats_json,
-        overhead_json=overhead_json,
-        errors_file=errors_file,
-        history_csv=Path(f"{prefix}_stats_history.csv"),
-        locust_cpu_s=locust_cpu,
-        wall_s=wall,
-        exit_code=exit_code if exit_code is not None else -1,
-    )
+    try:
+        result = result_from_files(
+            target=host,
+            shape=shape,
+            stats_json=stats_json,
+            overhead_json=overhead_json,
+            errors_file=errors_file,
+            history_csv=Path(f"{prefix}_stats_history.csv"),
+            locust_cpu_s=locust_cpu,
+            wall_s=wall,
+            exit_code=exit_code if exit_code is not None else -1,
+            users_json=users_json,
+        )
+    except (OSError, ValueError, KeyError):
+        if interrupted is not None:  # files cut short by the stop: the phase has no result
+            raise interrupted from None
+        raise
+    if interrupted is not None:
+        interrupted.partial = result
+        raise interrupted
+    return result
 
 
 def result_from_files(
@@ -217,6 +237,7 @@ def result_from_files(
     locust_cpu_s: float,
     wall_s: float,
     exit_code: int,
+    users_json: Path | None = None,
 ) -> LoadResult:
     """A LoadResult from what one Locust run wrote (locally, or pulled back from an in-VPC master)."""
     totals = aggregate_stats(json.loads(stats_json.read_text()))
@@ -233,4 +254,5 @@ def result_from_files(
         exit_code=exit_code,
         failure_samples=errors_file.read_text(errors="replace").splitlines()[:5] if errors_file.exists() else [],
         history=read_history(history_csv),
+        users=json.loads(users_json.read_text()) if users_json is not None and users_json.exists() else None,
     )

@@ -63,6 +63,8 @@ def table(report: BenchReport) -> str:
         f"variant {report.options['variant']}; no database: see README)"
     )
     out = [header, "", *lines, ""]
+    if report.partial:
+        out.insert(0, f"PARTIAL RESULTS: {report.partial}; the numbers below cover only what ran")
     if report.rate_limit:
         rl = report.rate_limit
         out.append(
@@ -77,6 +79,16 @@ def table(report: BenchReport) -> str:
             f"accounting: {acc['sent']} sent = {acc['succeeded']} succeeded + {acc['failed']} failed; "
             f"upstream answered {acc['upstream_200']} x 200 ({verdict})"
         )
+        if acc.get("late"):
+            out.append(
+                f"late: {acc['late']} answered upstream after the client gave up ({acc.get('no_answer', 0)} got no "
+                f"answer within Locust's 60 s timeout, {acc.get('unfinished_at_stop', 0)} were still open at the "
+                "stop); late, not lost"
+            )
+        if acc.get("upstream_other"):
+            out.append(f"upstream: {acc['upstream_other']} other call(s) (the proxy's own: /v1/models...) not counted")
+        if acc.get("users") is not None:
+            out.append(f"users: {acc['users']}, starved {acc.get('starved_users', 0)} (never got a success)")
     if report.flags:
         out.extend(f"flag: {flag}" for flag in report.flags)
     else:

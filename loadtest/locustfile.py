@@ -18,12 +18,16 @@ Differences, each on purpose:
   master (``report_to_master`` / ``worker_report``); the master (or the single process) shows
   them in the web UI (tab "LiteLLM overhead", ``/litellm-overhead`` JSON, ``/litellm-overhead/ui``),
   prints them at the end and writes them to ``LITELLM_OVERHEAD_JSON`` if set.
+* Every user's outcomes are kept too (requests sent, 200s, HTTP errors, no answer), so a run can
+  tell *starved* users (never got a success: e.g. queued behind a saturated proxy until the 60 s
+  client timeout) from a healthy average. Workers send them to the master like the overhead;
+  the master (or single process) writes a summary to ``LOCUST_USERS_JSON`` if set.
 * A run that sends no request, or in which every request failed, exits 1 with a message; so
   does a run whose failure ratio exceeds ``LOCUST_MAX_FAIL_RATIO`` (e.g. ``0.01``; default: not
   enforced, Locust's own rule applies: any failure gives ``--exit-code-on-error``).
 
 Environment: LITELLM_MASTER_KEY (or API_KEY), LITELLM_MODEL (default fake-openai-endpoint),
-LOCUST_ERROR_FILE, LITELLM_OVERHEAD_JSON, LOCUST_MAX_FAIL_RATIO.
+LOCUST_ERROR_FILE, LITELLM_OVERHEAD_JSON, LOCUST_USERS_JSON, LOCUST_MAX_FAIL_RATIO.
 
     locust -f loadtest/locustfile.py --headless -u 1000 -r 500 -t 5m -H http://127.0.0.1:4000/
     locust -f loadtest/locustfile.py --processes 4 -H http://127.0.0.1:4000   # web UI on :8089
@@ -31,6 +35,7 @@ LOCUST_ERROR_FILE, LITELLM_OVERHEAD_JSON, LOCUST_MAX_FAIL_RATIO.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -46,6 +51,7 @@ from locust.runners import MasterRunner, WorkerRunner
 MODEL = os.getenv("LITELLM_MODEL") or "fake-openai-endpoint"
 OVERHEAD_HEADER = "x-litellm-overhead-duration-ms"
 REPORT_KEY = "litellm_overhead"  # key of our data in the worker -> master stats message
+USERS_REPORT_KEY = "litellm_users"
 PERCENTILES = (0.50, 0.90, 0.95, 0.99)
 FAILURE_TEXT_LIMIT = 300
 
@@ -245,6 +251,60 @@ class OverheadStats:
 
 
 OVERHEAD = OverheadStats()
+
+
+class UserLedger:
+    """Per-user outcome counts: [sent, ok, http_error, no_answer]; mergeable like OverheadStats."""
+
+    SENT, OK, HTTP_ERROR, NO_ANSWER = range(4)
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self.reset()
+
+    def reset(self) -> None:
+        self.users: dict[str, list[int]] = {}
+
+    def join(self) -> str:
+        user_id = str(next(self._ids))
+        self.users[user_id] = [0, 0, 0, 0]
+        return user_id
+
+    def record(self, user_id: str, outcome: int) -> None:
+        counts = self.users.setdefault(user_id, [0, 0, 0, 0])
+        counts[outcome] += 1
+
+    def take_delta(self) -> dict:
+        data = {k: list(v) for k, v in self.users.items()}
+        self.reset()
+        return data
+
+    def merge(self, data: dict, prefix: str) -> None:
+        for user_id, counts in data.items():
+            mine = self.users.setdefault(f"{prefix}/{user_id}", [0, 0, 0, 0])
+            for i, n in enumerate(counts[:4]):
+                mine[i] += int(n)
+
+    def summary(self) -> dict:
+        rows = list(self.users.values())
+        sent = sum(r[self.SENT] for r in rows)
+        done = sum(r[self.OK] + r[self.HTTP_ERROR] + r[self.NO_ANSWER] for r in rows)
+        starved = [r for r in rows if r[self.OK] == 0]
+        return {
+            "users": len(rows),
+            "starved_users": len(starved),
+            "starved_timed_out": sum(1 for r in starved if r[self.NO_ANSWER] > 0),
+            "starved_never_answered": sum(1 for r in starved if r[self.HTTP_ERROR] + r[self.NO_ANSWER] == 0),
+            "sent": sent,
+            "ok": sum(r[self.OK] for r in rows),
+            "http_error": sum(r[self.HTTP_ERROR] for r in rows),
+            "no_answer": sum(r[self.NO_ANSWER] for r in rows),
+            "unfinished": sent - done,
+            "min_ok_per_user": min((r[self.OK] for r in rows), default=0),
+        }
+
+
+USERS = UserLedger()
 _logged_once: set[str] = set()
 
 
@@ -283,6 +343,7 @@ class LiteLLMUser(FastHttpUser):
         if self._host_error:
             log_once("host-bad", logging.ERROR, "cannot send any request: %s", self._host_error)
         self._headers = {"Authorization": f"Bearer {master_key()}"}
+        self._ledger_id = USERS.join()
 
     @task
     def litellm_completion(self) -> None:
@@ -295,16 +356,20 @@ class LiteLLMUser(FastHttpUser):
             "messages": [{"role": "user", "content": content}],
             "user": "my-new-end-user-1",
         }
+        USERS.record(self._ledger_id, UserLedger.SENT)
         with self.client.post("chat/completions", json=payload, headers=self._headers, catch_response=True) as response:
             status = response.status_code
             if status == 200:
+                USERS.record(self._ledger_id, UserLedger.OK)
                 OVERHEAD.log_header(response.headers.get(OVERHEAD_HEADER) if response.headers else None)
                 return
             if status:  # an HTTP answer other than 200: record it with its body
+                USERS.record(self._ledger_id, UserLedger.HTTP_ERROR)
                 text = one_line(response.text or "")
                 response.failure(f"{status}: {text[:FAILURE_TEXT_LIMIT]}")
                 append_error(f"{status}: {text}")
             else:  # no HTTP answer (connection refused, timeout...): Locust records the exception
+                USERS.record(self._ledger_id, UserLedger.NO_ANSWER)
                 append_error(f"0: {getattr(response, 'error', None)!r}")
 
 
@@ -344,6 +409,7 @@ def on_init(environment, **_kwargs) -> None:
 @events.test_start.add_listener
 def on_test_start(environment, **_kwargs) -> None:
     OVERHEAD.reset()  # Locust clears its request stats at the same moment
+    USERS.reset()
 
 
 @events.reset_stats.add_listener
@@ -354,12 +420,15 @@ def on_reset_stats(**_kwargs) -> None:
 @events.report_to_master.add_listener
 def on_report_to_master(client_id, data, **_kwargs) -> None:
     data[REPORT_KEY] = OVERHEAD.take_delta()
+    data[USERS_REPORT_KEY] = USERS.take_delta()
 
 
 @events.worker_report.add_listener
 def on_worker_report(client_id, data, **_kwargs) -> None:
     if REPORT_KEY in data:
         OVERHEAD.merge(data[REPORT_KEY])
+    if USERS_REPORT_KEY in data:
+        USERS.merge(data[USERS_REPORT_KEY], prefix=str(client_id))
 
 
 @events.quitting.add_listener
@@ -414,6 +483,11 @@ def _final_report(environment) -> None:
             # The histogram (value ms -> count) beside the percentiles, for the report's distribution chart.
             histogram = [[key, OVERHEAD.histogram[key]] for key in sorted(OVERHEAD.histogram)]
             json.dump({**OVERHEAD.summary(), "histogram": histogram}, fh, indent=2)
+            fh.write("\n")
+    users_path = os.getenv("LOCUST_USERS_JSON")
+    if users_path:
+        with open(users_path, "w", encoding="utf-8") as fh:
+            json.dump(USERS.summary(), fh, indent=2)
             fh.write("\n")
 
 

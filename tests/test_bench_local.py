@@ -64,6 +64,44 @@ def test_guide_scenario_reports_every_field_and_accounts_for_every_request(tmp_p
     if browser.unavailable() is None or os.environ.get("CI"):
         assert (html_path.parent / "report.png").read_bytes().startswith(b"\x89PNG"), result.stdout[-1000:]
         assert "(5 charts rendered)" in result.stdout
+    accounting = report["accounting"]
+    assert accounting["users"] == 10 and accounting["starved_users"] == 0 and accounting["late"] == 0
+    assert accounting["upstream_chat"] == accounting["upstream_200"]  # only the benchmark's calls count
+    assert report["proxy"]["machine"]["busy_s"] > 0
+    assert "users: 10, starved 0" in result.stdout
+
+
+@pytest.mark.e2e
+def test_another_benchmark_running_meanwhile_is_recorded(tmp_path: Path) -> None:
+    rival = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "locust", "-f", "rival.py"])
+    try:
+        result, report = bench(tmp_path, "--users", "2", "--spawn-rate", "2", "--duration", "3",
+                               "--baseline-duration", "0")  # fmt: skip
+    finally:
+        rival.kill()
+        rival.wait(timeout=10)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "another benchmark is running on this machine" in result.stderr
+    assert rival.pid in [c["pid"] for c in report["competing"]]
+    assert any(flag.startswith("competing-benchmark:") for flag in report["flags"])
+
+
+@pytest.mark.e2e
+def test_a_template_whose_proxy_uses_redis_runs_against_a_local_redis(tmp_path: Path) -> None:
+    """The production profile's proxy keeps its router state in Redis: a private redis-server is
+    started on loopback with a generated password, and stopped with the run."""
+    import shutil
+
+    if not shutil.which("redis-server") and not Path("/usr/bin/redis-server").exists():
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is not installed (scripts/bootstrap.sh installs it)")
+        pytest.skip("redis-server is not installed")
+    result, report = bench(tmp_path, "--template", "templates/cloudformation-ecs-production.yaml", "--users", "3",
+                           "--spawn-rate", "3", "--duration", "4", "--baseline-duration", "0")  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert report["proxy"]["load"]["requests"] > 0 and report["proxy"]["load"]["failures"] == 0
+    assert "redis" in report["proxy"]["cpu_s"]
+    assert "Ready to accept connections" in next(tmp_path.glob("local-*/redis.log")).read_text()
 
 
 @pytest.mark.e2e
@@ -86,6 +124,47 @@ def test_bad_flags_are_one_line_errors(tmp_path: Path) -> None:
     assert result.returncode == 2 and result.stderr.strip() == "--users: must be at least 1 (got 0)"
     result, _ = bench(tmp_path, "--template", str(tmp_path / "missing.yaml"))
     assert result.returncode == 2 and "does not exist" in result.stderr
+    for flags, message in (
+        (("--rpm-limit", "0"), "--rpm-limit: must be at least 1 request per minute (got 0)"),
+        (("--baseline-duration", "-5"), "--baseline-duration: must be 0 (skip) or more (got -5)"),
+        (("--duration", "-1"), "--duration: must be at least 1 (got -1)"),
+    ):
+        result, _ = bench(tmp_path, *flags)
+        assert (result.returncode, result.stderr.strip()) == (2, message), flags
+    assert list(tmp_path.iterdir()) == []  # no empty run folder left behind
+
+
+def test_the_fake_endpoint_refuses_a_port_out_of_range_in_one_line() -> None:
+    result = subprocess.run([sys.executable, "-m", "litellm_bench_cfn.cli", "fake-endpoint", "--port", "70000"],
+                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=30)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == "fake-endpoint: --port: 70000 is not a TCP port; use 1-65535 (0 = any free port)"
+
+
+def test_help_shows_every_default() -> None:
+    result = subprocess.run([sys.executable, "-m", "litellm_bench_cfn.cli", "bench", "local", "--help"],
+                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=30)  # fmt: skip
+    text = " ".join(result.stdout.split())
+    for default in ("(default: 100)", "(default: 45)", "(default: 15)", "(default: 600)", "(default: guide)",
+                    "(default: shipped)", "(default: results)", "(default: 1)", "(default: templates/"):  # fmt: skip
+        assert default in text, default
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "spec.yaml", "is a spec file, not a template; render it first"),
+        (lambda d: REPO_ROOT / "templates" / "cloudformation-ecs-harness.yaml", "has no ProxyTaskDefinition"),
+        (lambda d: REPO_ROOT / "README.md", "is not YAML"),
+        (lambda d: d / "list.yaml", "is not a CloudFormation template"),
+    ],
+)
+def test_a_file_that_is_not_a_proxy_template_is_one_line(tmp_path: Path, make: Any, message: str) -> None:
+    (tmp_path / "spec.yaml").write_text((REPO_ROOT / "profiles" / "dev.yaml").read_text())
+    (tmp_path / "list.yaml").write_text("- a\n- b\n")
+    result, _ = bench(tmp_path / "results", "--template", str(make(tmp_path)))
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, result.stderr
 
 
 def test_variant_flags_are_appended_to_the_start_script() -> None:

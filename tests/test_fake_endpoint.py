@@ -511,3 +511,18 @@ def test_official_openai_client(server):
     with pytest.raises(openai.RateLimitError):
         client.chat.completions.create(model="429", messages=[{"role": "user", "content": "hi"}])
     assert [m.id for m in client.models.list()] == ["fake-openai-endpoint"]
+
+
+def test_chat_counters_leave_out_everything_but_chat_completions(make_server):
+    """The proxy's own start-up calls (/v1/models) and health probes must not count as benchmark requests."""
+    s = make_server()
+    s.request("GET", "/v1/models")
+    s.request("GET", "/health")
+    s.request("GET", "/nope")
+    for _ in range(3):
+        s.chat(model="x")
+    s.chat(model="429")
+    s.request("POST", "/chat/completions", body=b"{bad")
+    st = s.stats()
+    assert st["status"]["200"] == 5  # 3 chats + /v1/models + /health
+    assert st["chat"] == {"200": 3, "429": 1, "400": 1}

@@ -60,12 +60,16 @@ class Stub:
 
     fail_every=N: every Nth request gets 500 with FAIL_BODY.
     no_header_every=N: every Nth request (offset 1) gets 200 without the overhead header.
+    hang_first=N: the first N requests get no answer for HANG_S (a proxy queue the client gives up on).
     """
+
+    HANG_S = 30
 
     FAIL_BODY = '{"error": {"message": "upstream exploded", "type": "stub"}}' + " " + "x" * 600
 
-    def __init__(self, fail_every: int = 0, no_header_every: int = 0) -> None:
+    def __init__(self, fail_every: int = 0, no_header_every: int = 0, hang_first: int = 0) -> None:
         self.fail_every = fail_every
+        self.hang_first = hang_first
         self.no_header_every = no_header_every
         self.lock = threading.Lock()
         self.count = 0
@@ -117,6 +121,8 @@ class Stub:
                             header = False
                             stub.ok_without_header += 1
                     stub.status[code] += 1
+                if n <= stub.hang_first:
+                    time.sleep(stub.HANG_S)
                 self.send_response(code)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(out)))
@@ -295,6 +301,20 @@ def test_failures_carry_response_text_and_missing_header_is_not_a_failure(tmp_pa
     assert names == ["chat/completions", "Aggregated"]
 
 
+def test_users_that_never_got_an_answer_are_reported_as_starved(tmp_path, stub_factory):
+    """The average hides them: 3 of 10 users wait on requests that never return, the others succeed."""
+    stub = stub_factory(hang_first=3)
+    users_json = tmp_path / "users.json"
+    env = _env(tmp_path, LITELLM_MASTER_KEY="sk-test", LOCUST_USERS_JSON=str(users_json))
+    args = ["--headless", "-u", "10", "-r", "100", "-t", "3s", "--stop-timeout", "1", "-H", stub.url]
+    _, out = run_locust(args, tmp_path, env)
+    users = json.loads(users_json.read_text())
+    assert users["users"] == 10, out
+    assert users["starved_users"] == 3 and users["starved_never_answered"] == 3
+    assert users["unfinished"] == 3 and users["ok"] == stub.status[200] - 3 > 0
+    assert users["min_ok_per_user"] == 0
+
+
 def test_max_fail_ratio_exceeded_exits_1(tmp_path, stub_factory):
     stub = stub_factory(fail_every=2)
     env = _env(tmp_path, LITELLM_MASTER_KEY="sk-test", LOCUST_MAX_FAIL_RATIO="0.1")
@@ -330,7 +350,10 @@ def test_closed_port_fails_loudly(tmp_path):
 def test_distributed_processes_merge_overhead(tmp_path, stub_factory):
     stub = stub_factory(no_header_every=7)
     overhead = tmp_path / "overhead.json"
-    env = _env(tmp_path, API_KEY="sk-from-api-key", LITELLM_OVERHEAD_JSON=str(overhead))
+    users_json = tmp_path / "users.json"
+    env = _env(
+        tmp_path, API_KEY="sk-from-api-key", LITELLM_OVERHEAD_JSON=str(overhead), LOCUST_USERS_JSON=str(users_json)
+    )
     port = str(_free_port())  # master on 127.0.0.1 only, not Locust's default *:5557
     master = f"--master-bind-host 127.0.0.1 --master-bind-port {port} --master-host 127.0.0.1 --master-port {port}"
     args = headless(stub.url, 20, 4, "--processes", "2", "--json-file", str(tmp_path / "stats"), *master.split())
@@ -345,6 +368,8 @@ def test_distributed_processes_merge_overhead(tmp_path, stub_factory):
     assert summary["count"] + summary["header_missing"] == stub.status[200] == stub.count
     assert summary["header_missing"] == stub.ok_without_header > 0
     assert summary["p50"] == 3.5
+    users = json.loads(users_json.read_text())  # merged from both workers
+    assert users["users"] == 20 and users["starved_users"] == 0 and users["ok"] == stub.count
 
 
 def _get(url: str):

@@ -216,3 +216,58 @@ def test_missing_master_key_secret_stops_the_container(launch: ContainerLaunch, 
     code, log, ready = broken_start(launch, tmp_path, **{proxy_config.MASTER_KEY_SECRET_ENV: None})
     assert (code, ready) == (proxy_config.CONFIG_INVALID_EXIT_CODE, False)
     assert proxy_config.MASTER_KEY_SECRET_ENV in log
+
+
+def _tree(pid: int) -> list[Any]:
+    import psutil
+
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def test_every_process_of_the_stack_listens_on_loopback_only(stack: RunningStack) -> None:
+    """On AWS the proxy listens on 0.0.0.0 (the load balancer reaches it); here nothing leaves loopback."""
+    listening = [
+        (proc.pid, conn.laddr.ip, conn.laddr.port)
+        for managed in stack.processes()
+        for proc in _tree(managed.pid)
+        for conn in proc.net_connections(kind="inet")
+        if conn.status == "LISTEN"
+    ]
+    assert {port for _, _, port in listening} >= {int(stack.proxy_url.rsplit(":", 1)[1])}
+    assert {ip for _, ip, _ in listening} == {"127.0.0.1"}, listening
+
+
+def test_the_template_itself_still_listens_on_every_address_on_aws(template: dict[str, Any]) -> None:
+    launch = proxy_launch(template, api_base="http://127.0.0.1:9/", test_secrets=GeneratedSecrets())
+    assert "HOST" not in launch.environment and "--host" not in launch.argv[-1]
+
+
+def test_ready_means_every_worker_finished_starting(template: dict[str, Any], tmp_path: Path) -> None:
+    """Readiness is answered by the first worker up, while the others may still be starting (and would
+    start inside the measured phase): the stack is ready only once every worker logged the end of its
+    start-up, checked here at the very moment the stack is handed over."""
+    from litellm_bench_cfn.bench.local_stack import ready_worker_pids
+
+    with running_stack(template, tmp_path, workers=2) as fresh:
+        ready_now = ready_worker_pids(fresh.proxy)
+        workers = {proc.pid for proc in _tree(fresh.proxy.pid)[1:]}
+    assert len(ready_now) == 2 and ready_now <= workers
+    assert set(fresh.worker_pids) == ready_now
+
+
+def test_an_upstream_error_does_not_put_the_only_deployment_into_cooldown(stack: RunningStack) -> None:
+    """LiteLLM cools a deployment down after one upstream 404 (should_retry(404) is false), even the only
+    one of its model group: the next calls then answered 429 for ~5 s without reaching upstream. The
+    template's router_settings (disable_cooldowns with a single deployment) keeps serving them."""
+    embedding = {"model": "fake-openai-endpoint", "input": "hello"}
+    for _ in range(3):  # the fake endpoint has no /embeddings: upstream answers 404
+        status, _, _ = call(stack, "/v1/embeddings", embedding, key=stack.master_key)
+        assert status != 200
+    statuses = [call(stack, "/v1/chat/completions", CHAT, key=stack.master_key)[0] for _ in range(6)]
+    assert statuses == [200] * 6
+
+
+def test_the_benchmark_config_disables_cooldowns_of_its_single_deployment(stack: RunningStack) -> None:
+    config = yaml.safe_load(stack.launch.environment[proxy_config.CONFIG_ENV])
+    assert config["router_settings"]["disable_cooldowns"] is True

@@ -136,7 +136,8 @@ def test_render_writes_a_template_over_51200_bytes_and_says_it_deploys_through_s
 @pytest.mark.parametrize("max_tasks", [1, 4, 10, 40, 100])
 def test_the_console_rules_are_a_fixed_set_whatever_max_tasks(max_tasks: int) -> None:
     spec = BenchmarkSpec.model_validate(
-        {"tasks": {"desired_count": 1}, "scaling": {"enabled": True, "min_tasks": 1, "max_tasks": max_tasks}, "litellm": {"workers": 1},
+        {"tasks": {"desired_count": 1}, "scaling": {"enabled": True, "min_tasks": 1, "max_tasks": max_tasks},
+         "litellm": {"workers": 1},
          "database": {"max_connections": 500, "reserved_connections": 100}, "harness": {"enabled": False}}
     )  # fmt: skip
     text = to_yaml(build_template(spec))

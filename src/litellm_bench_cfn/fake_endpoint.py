@@ -2,7 +2,9 @@
 
 POST [/deployment/NAME]/.../chat/completions -> chat.completion (or SSE if stream=true).
 (any path ending in /chat/completions, e.g. Azure-style). GET /health, /, /v1/models;
-/stats (JSON counters: requests, per status, per quota key); /stats/reset zeroes them.
+/stats (JSON counters: requests, per status, per quota key, "chat": per status of chat
+completions only, so a benchmark counts its own calls and not e.g. the proxy's /v1/models);
+/stats/reset zeroes them.
 Quotas (--rpm-limit KEY=N, key "*" = any key): KEY is NAME from /deployment/NAME/... else the
 model. Fixed 60 s windows per key, each starting at the key's first request after the previous
 window ended; request N+1 in a window gets 429 + retry-after (seconds to window end).
@@ -14,6 +16,7 @@ import asyncio
 import json
 import os
 import signal
+import sys
 import time
 
 CONTENT = "\n\nHello there, how may I assist you today?"
@@ -36,17 +39,19 @@ class FakeEndpoint:
     def __init__(self, delay_ms=0.0, rpm_limits=None):
         self.delay = max(0.0, float(delay_ms)) / 1000.0
         self.limits = dict(rpm_limits or {})
-        self.windows, self.conns, self.seq = {}, set(), 0
+        self.windows, self.conns, self.seq, self.in_chat = {}, set(), 0, False
         self.server = self.host = self.port = None
         self.reset_stats()
 
     def reset_stats(self):
-        self.stats = {"requests": 0, "status": {}, "keys": {}, "since": time.time()}
+        self.stats = {"requests": 0, "status": {}, "keys": {}, "chat": {}, "since": time.time()}
 
     def _count(self, status, key=None):
         st, s = self.stats, str(status)
         st["requests"] += 1
         st["status"][s] = st["status"].get(s, 0) + 1
+        if self.in_chat:
+            st["chat"][s] = st["chat"].get(s, 0) + 1
         if key is not None:
             k = st["keys"].setdefault(key, {})
             k[s] = k.get(s, 0) + 1
@@ -77,7 +82,11 @@ class FakeEndpoint:
         if path.endswith("/chat/completions"):
             if method != "POST":
                 return self._out(405, _err("Use POST"), dep)
-            return self._chat(body, dep)
+            self.in_chat = True
+            try:
+                return self._chat(body, dep)
+            finally:
+                self.in_chat = False
         if method == "GET" and path in ("/", "/health", "/health/liveliness", "/health/readiness"):
             return self._out(200, {"status": "ok"})
         if method == "GET" and path in ("/v1/models", "/models"):
@@ -302,17 +311,26 @@ def parse_limits(items: list[str]) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     env = os.environ
     delay = env.get("FAKE_DELAY_MS") or (float(env["TIME_TO_SLEEP"]) * 1000 if env.get("TIME_TO_SLEEP") else 0)
-    p = argparse.ArgumentParser(prog="fake-endpoint", description="Fake OpenAI endpoint")
-    p.add_argument("--host", default=env.get("FAKE_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(env.get("FAKE_PORT", 8080)))
-    p.add_argument("--delay-ms", type=float, default=float(delay))
+    p = argparse.ArgumentParser(prog="fake-endpoint", description="Fake OpenAI endpoint",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--host", default=env.get("FAKE_HOST", "127.0.0.1"), help="address to listen on (FAKE_HOST)")
+    p.add_argument("--port", type=int, default=int(env.get("FAKE_PORT", 8080)), help="TCP port, 0 = any (FAKE_PORT)")
+    p.add_argument("--delay-ms", type=float, default=float(delay),
+                   help="added latency per response (FAKE_DELAY_MS, or TIME_TO_SLEEP in s)")
     p.add_argument("--rpm-limit", action="append", default=[], metavar="NAME=N",
                    help="per-minute quota for a model or /deployment/NAME key (repeatable, * = any)")
     a = p.parse_args(argv)
     try:
         limits = parse_limits([env.get("FAKE_RPM_LIMITS", ""), *a.rpm_limit])
+        if not 0 <= a.port <= 65535:
+            raise ValueError(f"--port: {a.port} is not a TCP port; use 1-65535 (0 = any free port)")
+        if a.delay_ms < 0:
+            raise ValueError(f"--delay-ms: must be 0 or more (got {a.delay_ms:g})")
+        if any(n < 1 for n in limits.values()):
+            raise ValueError("--rpm-limit: every quota must be at least 1 request per minute")
     except ValueError as e:
-        p.error(str(e))
+        print(f"fake-endpoint: {e}", file=sys.stderr)
+        return 2
     serve(a.host, a.port, a.delay_ms, limits)
     return 0
 

@@ -58,10 +58,17 @@ def litellm_config(spec: BenchmarkSpec) -> dict[str, Any]:
         "general_settings": general,
         "litellm_settings": {"set_verbose": False},
     }
-    router_settings = litellm_router_settings(spec)
+    router_settings = {**router_cooldown_settings(spec), **litellm_router_settings(spec)}
     if router_settings:
         config["router_settings"] = router_settings
     return config
+
+
+def router_cooldown_settings(spec: BenchmarkSpec) -> dict[str, Any]:
+    """LiteLLM cools a deployment down after e.g. one 404 (router_utils/cooldown_handlers.py:
+    `should_retry(404)` is false), even the only one of its model group: calls then answer 429
+    without reaching upstream. With one deployment per model name that only hides the proxy."""
+    return {"disable_cooldowns": True} if spec.litellm.cooldowns_disabled else {}
 
 
 def litellm_config_yaml(spec: BenchmarkSpec) -> str:

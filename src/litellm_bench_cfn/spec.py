@@ -109,7 +109,20 @@ class LiteLLMSpec(_Model):
     )
     disable_spend_logs: bool = False
     disable_error_logs: bool = False
+    disable_cooldowns: bool | None = Field(
+        None,
+        description="router_settings.disable_cooldowns. Unset: true when every model name has a single "
+        "deployment (a cooldown there has nowhere else to route: one upstream 404 made the next calls answer "
+        "429 for ~5 s), LiteLLM's cooldowns when a model name has several deployments to fail over to.",
+    )
     models: Annotated[tuple[ModelDeployment, ...], Field(min_length=1)] = (ModelDeployment(),)
+
+    @property
+    def cooldowns_disabled(self) -> bool:
+        if self.disable_cooldowns is not None:
+            return self.disable_cooldowns
+        names = [m.model_name for m in self.models]
+        return len(names) == len(set(names))
 
     @property
     def image(self) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..processes import ManagedProcess
+from ..processes import Interrupted, ManagedProcess
 from .progress import phase_progress
 
 STOP_TIMEOUT_S = 30
@@ -79,6 +79,8 @@ class LoadResult:
     history: list[HistoryPoint] = field(default_factory=list)
     locust_html: str | None = None
     """Locust's own HTML report of this run (`--html`), when it wrote one."""
+    users: dict[str, Any] | None = None
+    """The locustfile's per-user summary (LOCUST_USERS_JSON): starved users, no-answer count..."""
 
 
 def locustfile_path() -> Path:
@@ -176,13 +178,15 @@ def run_locust(
     stats_json = workdir / f"{name}_stats.json"  # Locust appends ".json" to --json-file
     errors_file = workdir / f"{name}_errors.txt"
     locust_html = workdir / f"{name}_locust.html"
-    for stale in (overhead_json, errors_file, stats_json, locust_html):
+    users_json = workdir / f"{name}_users.json"
+    for stale in (overhead_json, errors_file, stats_json, locust_html, users_json):
         stale.unlink(missing_ok=True)
     env = {
         **os.environ,
         "LITELLM_MASTER_KEY": master_key,
         "LITELLM_OVERHEAD_JSON": str(overhead_json),
         "LOCUST_ERROR_FILE": str(errors_file),
+        "LOCUST_USERS_JSON": str(users_json),
         **(extra_env or {}),
     }
     argv = [
@@ -200,6 +204,7 @@ def run_locust(
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     locust.start()
     history_csv = Path(f"{prefix}_stats_history.csv")
+    interrupted: Interrupted | None = None
     try:
         with phase_progress(progress, name, shape.duration_s) as display:
             while locust.poll() is None:
@@ -208,7 +213,10 @@ def run_locust(
                 time.sleep(0.5)
                 history = read_history(history_csv)
                 display.update(history[-1] if history else None)
+    except Interrupted as exc:
+        interrupted = exc
     finally:
+        # SIGTERM: Locust stops its users and still writes its JSON stats (read below if partial).
         exit_code = locust.stop()
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     locust_cpu = (children_after.ru_utime - children_before.ru_utime) + (
@@ -216,19 +224,31 @@ def run_locust(
     )
     wall = time.monotonic() - started
     if not stats_json.exists():
+        if interrupted is not None:
+            raise interrupted
         raise RuntimeError(f"locust ({name}) wrote no stats (exit {exit_code}):\n{locust.log_tail()}")
-    return result_from_files(
-        target=host,
-        shape=shape,
-        stats_json=stats_json,
-        overhead_json=overhead_json,
-        errors_file=errors_file,
-        history_csv=Path(f"{prefix}_stats_history.csv"),
-        locust_cpu_s=locust_cpu,
-        wall_s=wall,
-        exit_code=exit_code if exit_code is not None else -1,
-        locust_html=locust_html,
-    )
+    try:
+        result = result_from_files(
+            target=host,
+            shape=shape,
+            stats_json=stats_json,
+            overhead_json=overhead_json,
+            errors_file=errors_file,
+            history_csv=Path(f"{prefix}_stats_history.csv"),
+            locust_cpu_s=locust_cpu,
+            wall_s=wall,
+            exit_code=exit_code if exit_code is not None else -1,
+            users_json=users_json,
+            locust_html=locust_html,
+        )
+    except (OSError, ValueError, KeyError):
+        if interrupted is not None:  # files cut short by the stop: the phase has no result
+            raise interrupted from None
+        raise
+    if interrupted is not None:
+        interrupted.partial = result
+        raise interrupted
+    return result
 
 
 def result_from_files(
@@ -243,6 +263,7 @@ def result_from_files(
     wall_s: float,
     exit_code: int,
     locust_html: Path | None = None,
+    users_json: Path | None = None,
 ) -> LoadResult:
     """A LoadResult from what one Locust run wrote (locally, or pulled back from an in-VPC master)."""
     totals = aggregate_stats(json.loads(stats_json.read_text()))
@@ -260,4 +281,5 @@ def result_from_files(
         failure_samples=errors_file.read_text(errors="replace").splitlines()[:5] if errors_file.exists() else [],
         history=read_history(history_csv),
         locust_html=str(locust_html) if locust_html is not None and locust_html.exists() else None,
+        users=json.loads(users_json.read_text()) if users_json is not None and users_json.exists() else None,
     )

@@ -112,6 +112,8 @@ def table(report: BenchReport) -> str:
     )
     delay = float(report.options.get("upstream_latency_ms") or 0.0)
     out = [header, f"fake endpoint delay (--upstream-latency-ms): {delay:g} ms", "", *lines, "", *offered_lines(report)]
+    if report.partial:
+        out.insert(0, f"PARTIAL RESULTS: {report.partial}; the numbers below cover only what ran")
     if report.rate_limit:
         rl = report.rate_limit
         out.append(
@@ -126,6 +128,16 @@ def table(report: BenchReport) -> str:
             f"accounting: {acc['sent']} sent = {acc['succeeded']} succeeded + {acc['failed']} failed; "
             f"upstream answered {acc['upstream_200']} x 200 ({verdict})"
         )
+        if acc.get("late"):
+            out.append(
+                f"late: {acc['late']} answered upstream after the client gave up ({acc.get('no_answer', 0)} got no "
+                f"answer within Locust's 60 s timeout, {acc.get('unfinished_at_stop', 0)} were still open at the "
+                "stop); late, not lost"
+            )
+        if acc.get("upstream_other"):
+            out.append(f"upstream: {acc['upstream_other']} other call(s) (the proxy's own: /v1/models...) not counted")
+        if acc.get("users") is not None:
+            out.append(f"users: {acc['users']}, starved {acc.get('starved_users', 0)} (never got a success)")
     if report.flags:
         out.extend(f"flag: {flag}" for flag in report.flags)
     else:

@@ -6,16 +6,15 @@ when it sets none; its environment and DATABASE_PASSWORD secret), pointed at a p
 PostgreSQL on 127.0.0.1 that the test starts and stops (tests/postgres_server.py; like RDS with
 `rds.force_ssl`, it accepts no unencrypted connection). The copies keep the template's TLS settings:
 DATABASE_SSLMODE=verify-full, and DATABASE_SSLROOTCERT names a CA bundle holding the CA that signed the
-server's certificate. `docker/prod_entrypoint.sh` is
-the local shim `bench local` uses (it execs the installed `litellm` CLI), so LiteLLM's own code does
-the work: `litellm --skip_server_startup`, its migration setup and litellm_proxy_extras'
-request_log_indexes over psycopg.
+server's certificate. `docker/prod_entrypoint.sh` is the local shim `bench local` uses (it execs the
+installed `litellm` CLI), so LiteLLM's own code does the work: `litellm --skip_server_startup`, its
+migration setup (and TLS URL translation) and litellm_proxy_extras' request_log_indexes over psycopg.
 
 Emulated, because it cannot run here: the task volume the `rds-ca-bundle` init container fills from
 AWS's trust store (a bundle file in the test's temp dir stands in; tests/test_database_tls.py runs that
-init container itself), and the Prisma CLI (its engines are downloaded at run time
-from a host this machine cannot reach). tests/emulated_prisma.py stands in for `prisma --version`
-and `prisma migrate deploy` (LiteLLM's shipped migrations under Prisma's advisory lock), and the test
+init container itself), and the Prisma CLI (its engines are downloaded at run time from a host this
+machine cannot reach). tests/emulated_prisma.py stands in for `prisma --version` and `prisma migrate
+deploy` (LiteLLM's shipped migrations under Prisma's advisory lock, over Prisma's TLS settings), and the test
 runs that deploy once before the copies start: the copies then find no pending migration, as every
 copy but the first does on a first deploy, and every copy does on a redeploy.
 

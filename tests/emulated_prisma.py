@@ -8,6 +8,8 @@ does them on PostgreSQL:
   creates the `_prisma_migrations` ledger, applies every migration directory of the current directory's
   `migrations/` (LiteLLM runs it from litellm_proxy_extras, its shipped migrations) that the ledger has not
   finished, each as one script, records it, and prints "No pending migrations to apply." when there is none.
+It connects with Prisma's TLS settings of DATABASE_URL as Prisma's engine reads them (`sslcert` is the CA,
+`sslaccept=strict` checks chain and host name, an absent `sslaccept` accepts any certificate), in libpq terms.
 Anything else exits 1 with one line on stderr: LiteLLM's recovery paths (resolve, diff) are not emulated.
 """
 
@@ -18,7 +20,7 @@ import os
 import sys
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
@@ -31,8 +33,17 @@ LEDGER = (
 
 
 def libpq_url(prisma_url: str) -> str:
-    """Prisma's URL without its query parameters (connection_limit, pool_timeout, ...), which libpq refuses."""
-    return urlunsplit(urlsplit(prisma_url)._replace(query=""))
+    """Prisma's URL in libpq terms: its TLS settings translated, its other query parameters (connection_limit,
+    pool_timeout, ...), which libpq refuses, dropped."""
+    parts = urlsplit(prisma_url)
+    query = dict(parse_qsl(parts.query))
+    libpq: dict[str, str] = {}
+    if query.get("sslmode") in ("disable", "prefer", "require"):
+        libpq["sslmode"] = query["sslmode"]
+    strict = query.get("sslaccept", "accept_invalid_certs") != "accept_invalid_certs"
+    if "sslcert" in query and strict and libpq.get("sslmode") != "disable":
+        libpq |= {"sslmode": "verify-full", "sslrootcert": query["sslcert"]}
+    return urlunsplit(parts._replace(query=urlencode(libpq)))
 
 
 def migrate_deploy(database_url: str, migrations_dir: Path) -> None:

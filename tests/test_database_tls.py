@@ -1,7 +1,7 @@
 """Issue 13 item 7c: the template's DB settings make LiteLLM verify the database's TLS certificate.
 
-Real parts: a PostgreSQL on 127.0.0.1 with `ssl=on` and a server certificate from a CA this test makes
-with openssl (RDS's stand-in); the template's `rds-ca-bundle` container script, run as ECS starts it;
+Real parts: a PostgreSQL on 127.0.0.1 with `ssl=on` and a server certificate from a CA made with openssl
+(RDS's stand-in; tests/postgres_server.py); the template's `rds-ca-bundle` container script, run as ECS starts it;
 LiteLLM 1.106.2's own URL building from the DATABASE_* variables (`construct_database_url_from_env_vars`,
 then `translate_libpq_ssl_params` as `litellm` does before Prisma starts) and the psycopg connection its
 migration job's request-log index builder opens (`ProxyExtrasDBManager.build_request_log_indexes`).
@@ -11,127 +11,41 @@ only override) and the task volume (a temp dir instead of /rds-ca). Prisma's eng
 
 from __future__ import annotations
 
-import glob
 import http.server
 import os
-import pwd
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from litellm_bench_cfn.bench.local_stack import GeneratedSecrets, load_template
-from litellm_bench_cfn.processes import free_port
+from litellm_bench_cfn.bench.local_stack import load_template
 from litellm_bench_cfn.stack import database_tls
 from litellm_bench_cfn.stack.compute import MIGRATIONS_CONTAINER, PROXY_CONTAINER
 from litellm_bench_cfn.task_runtime import Resolver, container_launch
 
 from .conftest import BENCHMARK_TEMPLATE, require_modules
+from .postgres_server import PostgresServer, running_postgres
 
 require_modules("litellm", "litellm_proxy_extras", "psycopg")
 
 SECRETS = {"DatabasePasswordSecret": "unused", "SaltKeySecret": "salt", "MasterKeySecret": "master"}
 
 
-def _binary(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    message = f"PostgreSQL is not installed (/usr/lib/postgresql/*/bin/{name}; run scripts/bootstrap.sh)"
-    if not found or shutil.which("openssl") is None:
-        if os.environ.get("CI"):
-            pytest.fail(message + " or openssl is missing", pytrace=False)
-        pytest.skip(message + " or openssl is missing")
-    return found[-1]
-
-
-def _openssl(*args: str | Path) -> None:
-    subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
-
-
-def _make_ca(directory: Path, name: str) -> tuple[Path, Path]:
-    key, cert = directory / f"{name}.key", directory / f"{name}.pem"
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={name}",
-             "-keyout", key, "-out", cert, "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
-    return key, cert
-
-
-@dataclass(frozen=True)
-class TlsPostgres:
-    port: int
-    user: str
-    password: str
-    database: str
-    right_ca: Path
-    wrong_ca: Path
-
-
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[TlsPostgres]:
-    """PostgreSQL with ssl=on, hostssl-only access, its certificate for localhost/127.0.0.1 from `right_ca`."""
-    import psycopg
-
-    initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
-    owner = None
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        users = {p.pw_name: p for p in pwd.getpwall()}
-        owner = users.get("postgres") or users["nobody"]
-    as_owner: dict[str, Any] = {} if owner is None else {"user": owner.pw_uid, "group": owner.pw_gid}
-    base = Path(tempfile.mkdtemp(prefix="litellm-tls-pg-"))
-    ca_key, right_ca = _make_ca(base, "right-ca")
-    _, wrong_ca = _make_ca(base, "wrong-ca")
-    server_key, server_csr, server_cert = base / "server.key", base / "server.csr", base / "server.pem"
-    _openssl(
-        "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", server_key, "-out", server_csr
-    )
-    extensions = base / "server.ext"
-    extensions.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    _openssl("x509", "-req", "-in", server_csr, "-CA", right_ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "2",
-             "-extfile", extensions, "-out", server_cert)  # fmt: skip
-    pg = TlsPostgres(free_port(), "litellm", GeneratedSecrets().db_password, "litellm", right_ca, wrong_ca)
-    (base / "password").write_text(pg.password + "\n")
-    server_key.chmod(0o600)
-    for path in (base, base / "password", server_key, server_cert):
-        if owner is not None:
-            os.chown(path, owner.pw_uid, owner.pw_gid)
-    data = base / "data"
-    subprocess.run(
-        [initdb, "-D", data, "-U", pg.user, f"--pwfile={base / 'password'}", "--auth=scram-sha-256"],
-        check=True, capture_output=True, **as_owner,
-    )  # fmt: skip
-    hba = (
-        "local all all scram-sha-256",
-        *(f"hostssl all all {net} scram-sha-256" for net in ("127.0.0.1/32", "::1/128")),
-    )
-    (data / "pg_hba.conf").write_text("\n".join(hba) + "\n")
-    options = (
-        f"-c listen_addresses=127.0.0.1 -p {pg.port} -c unix_socket_directories={base} -c ssl=on "
-        f"-c ssl_cert_file={server_cert} -c ssl_key_file={server_key}"
-    )
-    started = subprocess.run(
-        [pg_ctl, "-D", data, "-l", base / "postgres.log", "-w", "-t", "60", "-o", options, "start"],
-        capture_output=True, **as_owner,
-    )  # fmt: skip
-    try:
-        assert started.returncode == 0, (base / "postgres.log").read_text(errors="replace")
-        admin_url = f"postgresql://{pg.user}@127.0.0.1:{pg.port}/postgres?sslmode=require"
-        with psycopg.connect(admin_url, password=pg.password, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{pg.database}"')
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """PostgreSQL with ssl=on, hostssl-only access, its certificate for localhost/127.0.0.1 from `cas.right_ca`."""
+    with running_postgres(tmp_path_factory.mktemp("postgres"), tls=True) as pg:
         yield pg
-    finally:
-        subprocess.run([pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], capture_output=True, **as_owner)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
-def trust_store(postgres: TlsPostgres) -> Iterator[dict[str, bytes]]:
+def trust_store(postgres: PostgresServer) -> Iterator[dict[str, bytes]]:
     """A loopback stand-in for truststore.pki.rds.amazonaws.com: path -> body (404 for anything else)."""
     files: dict[str, bytes] = {}
 
@@ -156,14 +70,14 @@ def trust_store(postgres: TlsPostgres) -> Iterator[dict[str, bytes]]:
         server.server_close()
 
 
-def _resolver(postgres: TlsPostgres) -> Resolver:
+def _resolver(postgres: PostgresServer) -> Resolver:
     return Resolver(
         template=load_template(BENCHMARK_TEMPLATE),
         attributes={"Database.Endpoint.Address": "localhost", "Database.Endpoint.Port": str(postgres.port)},
     )
 
 
-def _fetch(trust_store: dict[str, bytes], postgres: TlsPostgres, body: bytes | None, target: Path) -> Any:
+def _fetch(trust_store: dict[str, bytes], postgres: PostgresServer, body: bytes | None, target: Path) -> Any:
     """Run the template's rds-ca-bundle container (argv + environment as ECS starts it)."""
     launch = container_launch(_resolver(postgres), "ProxyTaskDefinition", database_tls.CONTAINER, {})
     template_url = urllib.parse.urlsplit(launch.environment[database_tls.BUNDLE_URL_ENV])
@@ -183,7 +97,7 @@ def _fetch(trust_store: dict[str, bytes], postgres: TlsPostgres, body: bytes | N
     return subprocess.run([python, *launch.argv[1:]], env=env, capture_output=True, text=True, timeout=60)
 
 
-def _db_environment(postgres: TlsPostgres, container: str, bundle: Path) -> dict[str, str]:
+def _db_environment(postgres: PostgresServer, container: str, bundle: Path) -> dict[str, str]:
     launch = container_launch(_resolver(postgres), "ProxyTaskDefinition", container, SECRETS | {
         "DatabasePasswordSecret": postgres.password})  # fmt: skip
     env = {k: v for k, v in launch.environment.items() if k.startswith("DATABASE_")}
@@ -225,16 +139,16 @@ def _litellm_connects(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> t
     return prisma_url, "; ".join(errors)
 
 
-def test_fetch_container_writes_the_regions_bundle(trust_store: dict[str, bytes], postgres: TlsPostgres,
+def test_fetch_container_writes_the_regions_bundle(trust_store: dict[str, bytes], postgres: PostgresServer,
                                                    tmp_path: Path) -> None:  # fmt: skip
     target = tmp_path / "rds-ca-bundle.pem"
-    bundle = postgres.wrong_ca.read_bytes() + postgres.right_ca.read_bytes()
+    bundle = postgres.cas.wrong_ca.read_bytes() + postgres.cas.right_ca.read_bytes()
     result = _fetch(trust_store, postgres, bundle, target)
     assert result.returncode == 0, result.stderr
     assert target.read_bytes() == bundle
 
 
-def test_fetch_container_fails_clearly_without_a_bundle(trust_store: dict[str, bytes], postgres: TlsPostgres,
+def test_fetch_container_fails_clearly_without_a_bundle(trust_store: dict[str, bytes], postgres: PostgresServer,
                                                         tmp_path: Path) -> None:  # fmt: skip
     target = tmp_path / "rds-ca-bundle.pem"
     missing = _fetch(trust_store, postgres, None, target)
@@ -247,23 +161,23 @@ def test_fetch_container_fails_clearly_without_a_bundle(trust_store: dict[str, b
 
 @pytest.mark.parametrize("container", [MIGRATIONS_CONTAINER, PROXY_CONTAINER])
 def test_template_settings_connect_with_the_right_ca_bundle(
-    monkeypatch: pytest.MonkeyPatch, postgres: TlsPostgres, tmp_path: Path, container: str
+    monkeypatch: pytest.MonkeyPatch, postgres: PostgresServer, tmp_path: Path, container: str
 ) -> None:
     """A multi-root bundle like RDS's: LiteLLM pins the root that verifies the server for Prisma."""
     bundle = tmp_path / "bundle.pem"
-    bundle.write_bytes(postgres.wrong_ca.read_bytes() + postgres.right_ca.read_bytes())
+    bundle.write_bytes(postgres.cas.wrong_ca.read_bytes() + postgres.cas.right_ca.read_bytes())
     prisma_url, error = _litellm_connects(monkeypatch, _db_environment(postgres, container, bundle))
     assert not error
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(prisma_url).query))
     assert query["sslmode"] == "require" and query["sslaccept"] == "strict"
-    assert Path(query["sslcert"]).read_bytes().strip() == postgres.right_ca.read_bytes().strip()
+    assert Path(query["sslcert"]).read_bytes().strip() == postgres.cas.right_ca.read_bytes().strip()
 
 
 @pytest.mark.parametrize("container", [MIGRATIONS_CONTAINER, PROXY_CONTAINER])
 def test_template_settings_refuse_a_server_the_bundle_does_not_vouch_for(
-    monkeypatch: pytest.MonkeyPatch, postgres: TlsPostgres, tmp_path: Path, container: str
+    monkeypatch: pytest.MonkeyPatch, postgres: PostgresServer, tmp_path: Path, container: str
 ) -> None:
     bundle = tmp_path / "bundle.pem"
-    bundle.write_bytes(postgres.wrong_ca.read_bytes())
+    bundle.write_bytes(postgres.cas.wrong_ca.read_bytes())
     _, error = _litellm_connects(monkeypatch, _db_environment(postgres, container, bundle))
     assert "certificate verify failed" in error

@@ -2,15 +2,19 @@
 
 What runs is what the stack ships: the `migrations` container of templates/cloudformation-ecs.yaml,
 resolved with task_runtime as ECS starts it (its entrypoint and command, or the image's ENTRYPOINT
-when it sets none; its environment and DATABASE_PASSWORD secret), pointed at a private PostgreSQL
-on 127.0.0.1 that the test starts (initdb into a temp dir) and stops. `docker/prod_entrypoint.sh` is
-the local shim `bench local` uses (it execs the installed `litellm` CLI), so LiteLLM's own code does
-the work: `litellm --skip_server_startup`, its migration setup and litellm_proxy_extras'
-request_log_indexes over psycopg.
+when it sets none; its environment and DATABASE_PASSWORD secret), pointed at a private TLS-only
+PostgreSQL on 127.0.0.1 that the test starts and stops (tests/postgres_server.py; like RDS with
+`rds.force_ssl`, it accepts no unencrypted connection). The copies keep the template's TLS settings:
+DATABASE_SSLMODE=verify-full, and DATABASE_SSLROOTCERT names a CA bundle holding the CA that signed the
+server's certificate. `docker/prod_entrypoint.sh` is the local shim `bench local` uses (it execs the
+installed `litellm` CLI), so LiteLLM's own code does the work: `litellm --skip_server_startup`, its
+migration setup (and TLS URL translation) and litellm_proxy_extras' request_log_indexes over psycopg.
 
-Emulated, because it cannot run here: ONLY the Prisma CLI (its engines are downloaded at run time
-from a host this machine cannot reach). tests/emulated_prisma.py stands in for `prisma --version`
-and `prisma migrate deploy` (LiteLLM's shipped migrations under Prisma's advisory lock), and the test
+Emulated, because it cannot run here: the task volume the `rds-ca-bundle` init container fills from
+AWS's trust store (a bundle file in the test's temp dir stands in; tests/test_database_tls.py runs that
+init container itself), and the Prisma CLI (its engines are downloaded at run time from a host this
+machine cannot reach). tests/emulated_prisma.py stands in for `prisma --version` and `prisma migrate
+deploy` (LiteLLM's shipped migrations under Prisma's advisory lock, over Prisma's TLS settings), and the test
 runs that deploy once before the copies start: the copies then find no pending migration, as every
 copy but the first does on a first deploy, and every copy does on a redeploy.
 
@@ -24,28 +28,25 @@ other three copies exit 1, and in ECS their proxies never start.
 
 from __future__ import annotations
 
-import glob
 import os
-import pwd
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
-from litellm_bench_cfn.bench.local_stack import GeneratedSecrets, container_root, load_template
-from litellm_bench_cfn.processes import ManagedProcess, free_port
+from litellm_bench_cfn.bench.local_stack import container_root, load_template
+from litellm_bench_cfn.processes import ManagedProcess
+from litellm_bench_cfn.stack import database_tls
 from litellm_bench_cfn.stack.compute import MIGRATIONS_CONTAINER
 from litellm_bench_cfn.task_runtime import LITELLM_IMAGE_ENTRYPOINT, ContainerLaunch, Resolver, container_launch
 
 from .conftest import BENCHMARK_TEMPLATE, require_modules
+from .postgres_server import PostgresServer, running_postgres
 
 pytestmark = pytest.mark.e2e
 require_modules("litellm", "litellm_proxy_extras", "psycopg")
@@ -53,7 +54,6 @@ require_modules("litellm", "litellm_proxy_extras", "psycopg")
 # Importing litellm_proxy_extras imports litellm, which would otherwise fetch its cost map from the internet.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import litellm_proxy_extras  # noqa: E402  (after the skip: these come with litellm[proxy])
-import psycopg  # noqa: E402
 from litellm_proxy_extras.request_log_indexes import REQUEST_LOG_INDEXES  # noqa: E402
 
 COPIES = 4  # the benchmark's desired task count
@@ -63,81 +63,25 @@ EMULATED_PRISMA = Path(__file__).with_name("emulated_prisma.py")
 MIGRATIONS_DIR = Path(str(litellm_proxy_extras.__file__)).parent  # the directory LiteLLM runs Prisma in
 
 
-def initdb_binary() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        message = "PostgreSQL is not installed (/usr/lib/postgresql/*/bin/initdb; run scripts/bootstrap.sh)"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return Path(found[-1])
-
-
-@dataclass(frozen=True)
-class Postgres:
-    port: int
-    user: str
-    password: str
-    database: str
-
-    def url(self, database: str | None = None, with_password: bool = False) -> str:
-        secret = f":{quote(self.password, safe='')}" if with_password else ""
-        return f"postgresql://{self.user}{secret}@127.0.0.1:{self.port}/{database or self.database}"
-
-    def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
-        return psycopg.connect(self.url(), password=self.password, connect_timeout=10, **kwargs)
-
-
-def _run_as(owner: pwd.struct_passwd | None) -> dict[str, Any]:
-    return {} if owner is None else {"user": owner.pw_uid, "group": owner.pw_gid}
-
-
-@pytest.fixture
-def postgres(tmp_path: Path) -> Iterator[Postgres]:
-    """A private PostgreSQL on a free loopback port, its socket in its own temp dir; stopped afterwards.
-    PostgreSQL refuses to run as root: as root, it runs as the `postgres` (else `nobody`) user."""
-    bin_dir = initdb_binary().parent
-    owner = None
-    if os.geteuid() == 0:
-        names = {p.pw_name: p for p in pwd.getpwall()}
-        owner = names.get("postgres") or names["nobody"]
-    base = Path(tempfile.mkdtemp(prefix="litellm-pg-"))
-    if owner is not None:
-        os.chown(base, owner.pw_uid, owner.pw_gid)
-    pg = Postgres(port=free_port(), user="litellm", password=GeneratedSecrets().db_password, database="litellm")
-    password_file = base / "password"
-    password_file.write_text(pg.password + "\n")
-    if owner is not None:
-        os.chown(password_file, owner.pw_uid, owner.pw_gid)
-    data = base / "data"
-    as_owner = _run_as(owner)
-    subprocess.run(
-        [bin_dir / "initdb", "-D", data, "-U", pg.user, f"--pwfile={password_file}", "--auth=scram-sha-256"],
-        check=True,
-        capture_output=True,
-        **as_owner,
-    )
-    options = f"-c listen_addresses=127.0.0.1 -p {pg.port} -c unix_socket_directories={base} -c max_connections=60"
-    started = subprocess.run(
-        [bin_dir / "pg_ctl", "-D", data, "-l", base / "postgres.log", "-w", "-t", "60", "-o", options, "start"],
-        capture_output=True,
-        **as_owner,
-    )
-    try:
-        assert started.returncode == 0, (base / "postgres.log").read_text(errors="replace")
-        with psycopg.connect(pg.url("postgres"), password=pg.password, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{pg.database}"')
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """A private TLS-only PostgreSQL (tests/postgres_server.py), as RDS with `rds.force_ssl`."""
+    with running_postgres(tmp_path_factory.mktemp("postgres"), tls=True) as pg:
         yield pg
-    finally:
-        subprocess.run(
-            [bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"], capture_output=True, **as_owner
-        )
-        shutil.copy(base / "postgres.log", tmp_path / "postgres.log")
-        shutil.rmtree(base, ignore_errors=True)
 
 
-def migrations_launch(pg: Postgres) -> ContainerLaunch:
-    """The committed template's migrations container, its database the local PostgreSQL."""
+def ca_bundle(pg: PostgresServer, directory: Path) -> Path:
+    """What the `rds-ca-bundle` init container leaves on the task volume: a multi-root bundle like the
+    region's, one of whose roots (the test CA) signed the server's certificate."""
+    bundle = directory / "rds-ca" / Path(database_tls.BUNDLE_PATH).name
+    bundle.parent.mkdir()
+    bundle.write_bytes(pg.cas.wrong_ca.read_bytes() + pg.cas.right_ca.read_bytes())
+    return bundle
+
+
+def migrations_launch(pg: PostgresServer, bundle: Path) -> ContainerLaunch:
+    """The committed template's migrations container, its database the local PostgreSQL, its CA bundle
+    `bundle` in place of the task volume's file (the only environment value changed)."""
     resolver = Resolver(
         template=load_template(BENCHMARK_TEMPLATE),
         attributes={"Database.Endpoint.Address": "127.0.0.1", "Database.Endpoint.Port": str(pg.port)},
@@ -150,7 +94,9 @@ def migrations_launch(pg: Postgres) -> ContainerLaunch:
         image_entrypoint=LITELLM_IMAGE_ENTRYPOINT,
     )
     assert launch.environment["DATABASE_USERNAME"] == pg.user and launch.environment["DATABASE_NAME"] == pg.database
-    return launch
+    assert launch.environment["DATABASE_SSLMODE"] == "verify-full"
+    assert launch.environment["DATABASE_SSLROOTCERT"] == database_tls.BUNDLE_PATH
+    return replace(launch, environment=launch.environment | {"DATABASE_SSLROOTCERT": str(bundle)})
 
 
 def prisma_bin(workdir: Path) -> Path:
@@ -179,7 +125,7 @@ def copy_process(launch: ContainerLaunch, workdir: Path, index: int, bin_dir: Pa
     return ManagedProcess(f"migrations #{index}", launch.argv, env=env, cwd=root, log_path=log)
 
 
-def waiting_builds(pg: Postgres) -> int:
+def waiting_builds(pg: PostgresServer) -> int:
     """Sessions waiting for a lock on LiteLLM_SpendLogs: an index build blocked by the test's lock."""
     with pg.connect(autocommit=True) as conn:
         row = conn.execute(
@@ -201,7 +147,7 @@ def reported_failure(copy: ManagedProcess) -> bool:
     return copy.poll() is not None or SETUP_FAILED in copy.log_path.read_text(errors="replace")
 
 
-def request_log_indexes(pg: Postgres) -> dict[str, bool]:
+def request_log_indexes(pg: PostgresServer) -> dict[str, bool]:
     with pg.connect(autocommit=True) as conn:
         rows = conn.execute(
             "SELECT c.relname, x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
@@ -211,13 +157,14 @@ def request_log_indexes(pg: Postgres) -> dict[str, bool]:
     return {name: valid for name, valid in rows}
 
 
-def test_four_migrations_containers_started_together_all_succeed(postgres: Postgres, tmp_path: Path) -> None:
-    launch = migrations_launch(postgres)
+def test_four_migrations_containers_started_together_all_succeed(postgres: PostgresServer, tmp_path: Path) -> None:
+    launch = migrations_launch(postgres, ca_bundle(postgres, tmp_path))
     bin_dir = prisma_bin(tmp_path)
+    prisma_tls = {"sslmode": "require", "sslcert": str(postgres.cas.right_ca), "sslaccept": "strict"}
     subprocess.run(
         [sys.executable, EMULATED_PRISMA, "migrate", "deploy"],
         cwd=MIGRATIONS_DIR,
-        env={**os.environ, "DATABASE_URL": postgres.url(with_password=True)},
+        env={**os.environ, "DATABASE_URL": postgres.url(with_password=True, **prisma_tls)},
         check=True,
         capture_output=True,
     )

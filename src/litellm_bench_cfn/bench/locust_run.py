@@ -18,6 +18,8 @@ from ..processes import ManagedProcess
 STOP_TIMEOUT_S = 30
 """Users finish their request in flight when the run time ends, so every request sent is counted."""
 LOCUSTFILE = Path(__file__).resolve().parents[3] / "loadtest" / "locustfile.py"
+HIGH_THROUGHPUT_LOCUSTFILE = LOCUSTFILE.with_name("high_throughput.py")
+"""The high-throughput load (imports the guide's locustfile next to it)."""
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,14 @@ class LoadResult:
     exit_code: int
     failure_samples: list[str] = field(default_factory=list)
     history: list[HistoryPoint] = field(default_factory=list)
+    ttft_ms: dict[str, Any] | None = None
+    """Time to first token of streamed requests (high-throughput load only): its own metric, not requests."""
 
 
-def locustfile_path() -> Path:
-    if not LOCUSTFILE.is_file():
-        raise FileNotFoundError(f"the locustfile is missing: {LOCUSTFILE}")
-    return LOCUSTFILE
+def locustfile_path(locustfile: Path = LOCUSTFILE) -> Path:
+    if not locustfile.is_file():
+        raise FileNotFoundError(f"the locustfile is missing: {locustfile}")
+    return locustfile
 
 
 def _num(value: str) -> float | None:
@@ -138,6 +142,7 @@ def run_locust(
     master_key: str,
     progress: Callable[[str], None] | None = None,
     extra_env: Mapping[str, str] | None = None,
+    locustfile: Path = LOCUSTFILE,
 ) -> LoadResult:
     """Headless Locust against `host` for `shape`; stops by itself (run time + stop timeout)."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -145,17 +150,19 @@ def run_locust(
     overhead_json = workdir / f"{name}_overhead.json"
     stats_json = workdir / f"{name}_stats.json"  # Locust appends ".json" to --json-file
     errors_file = workdir / f"{name}_errors.txt"
-    for stale in (overhead_json, errors_file, stats_json):
+    ttft_json = workdir / f"{name}_ttft.json"
+    for stale in (overhead_json, errors_file, stats_json, ttft_json):
         stale.unlink(missing_ok=True)
     env = {
         **os.environ,
         "LITELLM_MASTER_KEY": master_key,
         "LITELLM_OVERHEAD_JSON": str(overhead_json),
         "LOCUST_ERROR_FILE": str(errors_file),
+        "LITELLM_TTFT_JSON": str(ttft_json),
         **(extra_env or {}),
     }
     argv = [
-        sys.executable, "-m", "locust", "-f", str(locustfile_path()), "--headless",
+        sys.executable, "-m", "locust", "-f", str(locustfile_path(locustfile)), "--headless",
         "-u", str(shape.users), "-r", str(shape.spawn_rate), "-t", f"{shape.duration_s}s",
         "-H", host, "--csv", str(prefix), "--csv-full-history", "--only-summary",
         "--json-file", str(stats_json.with_suffix("")),
@@ -203,6 +210,7 @@ def run_locust(
         locust_cpu_s=locust_cpu,
         wall_s=wall,
         exit_code=exit_code if exit_code is not None else -1,
+        ttft_json=ttft_json,
     )
 
 
@@ -217,6 +225,7 @@ def result_from_files(
     locust_cpu_s: float,
     wall_s: float,
     exit_code: int,
+    ttft_json: Path | None = None,
 ) -> LoadResult:
     """A LoadResult from what one Locust run wrote (locally, or pulled back from an in-VPC master)."""
     totals = aggregate_stats(json.loads(stats_json.read_text()))
@@ -233,4 +242,5 @@ def result_from_files(
         exit_code=exit_code,
         failure_samples=errors_file.read_text(errors="replace").splitlines()[:5] if errors_file.exists() else [],
         history=read_history(history_csv),
+        ttft_ms=json.loads(ttft_json.read_text()) if ttft_json is not None and ttft_json.exists() else None,
     )

@@ -23,7 +23,7 @@ def _template(name: str) -> dict:  # type: ignore[type-arg]
 
 
 def test_profiles_directory_holds_benchmark_dev_and_production() -> None:
-    assert sorted(p.spec.name for p in load_profiles(PROFILES)) == ["benchmark", "dev", "production"]
+    assert sorted(p.spec.name for p in load_profiles(PROFILES)) == ["benchmark", "dev", "high-throughput", "production"]
 
 
 @pytest.mark.parametrize("name", ["benchmark", "dev", "production"])

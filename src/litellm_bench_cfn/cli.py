@@ -12,7 +12,7 @@ from typing import Any
 from .harness_scripts import HarnessSources
 from .harness_template import build_harness_template
 from .profiles import Profile, load_profiles
-from .render import TEMPLATE_BODY_LIMIT, to_yaml
+from .render import TEMPLATE_BODY_LIMIT, TEMPLATE_URL_LIMIT, to_yaml
 from .spec import SpecError, load_spec, spec_to_json
 from .template import build_template
 
@@ -59,8 +59,12 @@ def cmd_render(args: argparse.Namespace) -> int:
         for name, text in _documents(profile, harness_sources):
             size = len(text.encode())
             target = out_dir / name
-            if size > TEMPLATE_BODY_LIMIT:
+            s3_main = profile.spec.template_delivery == "s3" and name == profile.template_name
+            if size > TEMPLATE_BODY_LIMIT and not s3_main:
                 problems.append(f"{target}: {size} bytes exceeds the {TEMPLATE_BODY_LIMIT}-byte --template-body limit")
+                continue
+            if size > TEMPLATE_URL_LIMIT:
+                problems.append(f"{target}: {size} bytes exceeds CloudFormation's {TEMPLATE_URL_LIMIT}-byte limit")
                 continue
             if args.check:
                 current = target.read_text(encoding="utf-8") if target.exists() else None

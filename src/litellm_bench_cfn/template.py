@@ -18,7 +18,7 @@ from .stack.outputs import add_outputs
 from .stack.parameters import PARAMETER_GROUPS, PARAMETER_LABELS, add_parameters
 from .stack.redis import add_redis
 from .stack.rules import add_rules
-from .stack.scaling import add_autoscaling
+from .stack.scaling import add_autoscaling, add_request_count_scaling
 from .stack.secrets import add_secrets
 from .stack.security_groups import add_security_groups
 from .stack.service_discovery import HARNESS_PARAMETER_GROUPS, HARNESS_PARAMETER_LABELS, add_service_discovery
@@ -61,6 +61,7 @@ def build_template(spec: BenchmarkSpec) -> Template:
         template, spec, params, network, groups, balancer, database, secrets, roles, log_group, redis, discovery
     )
     add_autoscaling(template, spec.scaling, compute, params)
+    add_request_count_scaling(template, spec, balancer)
     add_monitoring(template, spec, options, balancer, database, compute)
     add_outputs(template, spec, balancer, compute, secrets, Ref(log_group))
     add_exports(template, network, groups, compute, balancer, secrets, discovery)

@@ -1,0 +1,143 @@
+"""The high-throughput profile: LiteLLM's high-throughput Helm values translated to ECS Fargate."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from litellm_bench_cfn.render import TEMPLATE_BODY_LIMIT
+from litellm_bench_cfn.spec import BenchmarkSpec, SpecError, load_spec, parse_spec_text
+from tests.conftest import render_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = ROOT / "profiles" / "high-throughput.yaml"
+TEMPLATE = ROOT / "templates" / "cloudformation-ecs-high-throughput.yaml"
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return yaml.safe_load(TEMPLATE.read_text())
+
+
+def containers(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    defs = template["Resources"]["ProxyTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    return {c["Name"]: c for c in defs}
+
+
+def env(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["Name"]: e["Value"] for e in container["Environment"]}
+
+
+def test_profile_is_the_published_fleet() -> None:
+    spec = load_spec(PROFILE)
+    assert (spec.tasks.desired_count, spec.tasks.cpu, spec.tasks.memory, spec.litellm.workers) == (33, 4096, 16384, 4)
+    assert spec.redis.enabled and spec.load_test.users == 3000 and spec.harness.locust_workers == 30
+    assert spec.litellm.models[0].litellm_params.mock_response
+
+
+def test_config_carries_the_high_throughput_settings(template: dict[str, Any]) -> None:
+    config = yaml.safe_load(env(containers(template)["litellm"])["LITELLM_CONFIG_YAML"])
+    assert config["general_settings"]["use_redis_transaction_buffer"] is True
+    assert config["general_settings"]["proxy_batch_write_at"] == 60
+    assert config["litellm_settings"]["callbacks"] == ["prometheus"]
+    assert config["litellm_settings"]["json_logs"] is True
+    assert config["litellm_settings"]["request_timeout"] == 600
+    assert config["model_list"][0]["litellm_params"]["mock_response"]
+
+
+def test_pgbouncer_collector_and_metrics_process(template: dict[str, Any]) -> None:
+    by_name = containers(template)
+    proxy, collector = env(by_name["litellm"]), by_name["collector"]
+    assert proxy["LITELLM_PGBOUNCER_ENABLED"] == "true"
+    assert proxy["LITELLM_PGBOUNCER_MAX_DB_CONNECTIONS"] == "8"
+    assert proxy["LITELLM_PGBOUNCER_MAX_CLIENT_CONN"] == "1000"
+    assert proxy["LITELLM_COLLECTOR_ENABLED"] == "true"
+    assert proxy["LITELLM_COLLECTOR_ADDRESS"] == "tcp://127.0.0.1:4002"
+    assert proxy["PROMETHEUS_METRICS_PORT"] == "4001"
+    collector_env = env(collector)
+    assert collector_env["LITELLM_JOB_ROLE"] == "collector"
+    assert "LITELLM_COLLECTOR_ENABLED" not in collector_env  # the consumer does not push to itself
+    assert collector_env["LITELLM_PGBOUNCER_ENABLED"] == "true"  # uses the proxy container's PgBouncer
+    assert collector_env["LITELLM_CONFIG_YAML"] == proxy["LITELLM_CONFIG_YAML"]
+    assert collector["Secrets"] == by_name["litellm"]["Secrets"]
+    assert collector["Essential"] is True
+    assert collector["Command"][0].rstrip().endswith("exec python3 -m litellm.proxy.collector")
+    assert 'export CONFIG_FILE_PATH="$cfg"' in collector["Command"][0]
+
+
+def test_stop_timeout_deployment_and_scaling(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    assert containers(template)["litellm"]["StopTimeout"] == 120
+    deployment = resources["ProxyService"]["Properties"]["DeploymentConfiguration"]
+    assert (deployment["MinimumHealthyPercent"], deployment["MaximumPercent"]) == (100, 125)
+    cpu = resources["ProxyCpuScalingPolicy"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+    assert cpu["TargetValue"] == 60
+    requests = resources["ProxyRequestCountScalingPolicy"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+    assert requests["TargetValue"] == 83 * 60  # ALBRequestCountPerTarget is a one-minute Sum
+    metric = requests["PredefinedMetricSpecification"]
+    assert metric["PredefinedMetricType"] == "ALBRequestCountPerTarget"
+    label = metric["ResourceLabel"]["Fn::Join"][1]
+    assert label[0]["Fn::GetAtt"][1] == "LoadBalancerFullName"
+    assert label[1]["Fn::GetAtt"][1] == "TargetGroupFullName"
+
+
+def test_other_profiles_get_none_of_it(resources: dict[str, Any]) -> None:
+    spec = BenchmarkSpec()
+    rendered = render_dict(spec)["Resources"]
+    assert "ProxyRequestCountScalingPolicy" not in rendered
+    defs = rendered["ProxyTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert [c["Name"] for c in defs] == ["migrations", "litellm"]
+    assert rendered["ProxyService"]["Properties"]["DeploymentConfiguration"]["MaximumPercent"] == 200
+    assert not any(e["Name"].startswith(("LITELLM_PGBOUNCER", "LITELLM_COLLECTOR")) for e in defs[1]["Environment"])
+
+
+def test_pgbouncer_connection_budget_counts_the_deployment_surge() -> None:
+    # 40 tasks x 125 % = 50 tasks x 10 = 500 > 450 free
+    text = PROFILE.read_text().replace("pgbouncer_max_db_connections: 8", "pgbouncer_max_db_connections: 10")
+    with pytest.raises(SpecError) as caught:
+        parse_spec_text(text)
+    assert caught.value.lines == [
+        "high_throughput.pgbouncer_max_db_connections: 50 tasks at scaling.max_tasks plus the deployment surge x "
+        "10 = 500 connections exceed max_connections 500 less 50 reserved (450); use at most 9 or raise "
+        "max_connections"
+    ]
+
+
+def test_bandwidth_per_task_and_redis_buffer_rules() -> None:
+    text = PROFILE.read_text().replace("desired_count: 33", "desired_count: 4").replace("min_tasks: 2", "min_tasks: 1")
+    text = text.replace("redis:\n  enabled: true", "redis:\n  enabled: false")
+    with pytest.raises(SpecError) as caught:
+        parse_spec_text(text)
+    lines = caught.value.lines
+    assert "high_throughput.use_redis_transaction_buffer: needs Redis; set redis.enabled: true" in lines
+    bandwidth = [line for line in lines if line.startswith("tasks.desired_count:")]
+    assert bandwidth and "7.4 Gbit/s is 1843 Mbit/s per task" in bandwidth[0] and "at least 8 tasks" in bandwidth[0]
+
+
+def test_metrics_port_needs_the_prometheus_callback() -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_spec_text("high_throughput:\n  metrics_port: 4001\n")
+    assert caught.value.lines == [
+        "high_throughput.metrics_port: serves nothing without prometheus_callback: true; set it or unset this"
+    ]
+
+
+def test_only_an_s3_profile_may_pass_the_template_body_limit(tmp_path: Path) -> None:
+    assert len(TEMPLATE.read_bytes()) > TEMPLATE_BODY_LIMIT  # why the profile says template_delivery: s3
+    body_only = tmp_path / "ht-body.yaml"
+    body_only.write_text(
+        PROFILE.read_text().replace("template_delivery: s3", "").replace("name: high-throughput", "name: ht-body")
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "litellm_bench_cfn.cli", "render", "--spec", str(body_only), "--out-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "exceeds the 51200-byte --template-body limit" in result.stderr

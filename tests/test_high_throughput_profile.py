@@ -141,3 +141,18 @@ def test_only_an_s3_profile_may_pass_the_template_body_limit(tmp_path: Path) -> 
     )
     assert result.returncode == 1
     assert "exceeds the 51200-byte --template-body limit" in result.stderr
+
+
+def test_cost_of_a_run_prices_the_large_prompts_through_nat_and_the_harness() -> None:
+    from litellm_bench_cfn import cost
+
+    spec = load_spec(PROFILE)
+    items = {item.name: item for item in cost.estimate(spec).run_items}
+    gb = 3000 * 1462 * (300 * 1024 + cost.RESPONSE_BYTES) / 1e9  # offered RPS x run x request + response
+    assert f"{gb:.1f} GB Locust (private subnets) to the public ALB" in items["NAT gateway"].basis
+    assert "~3,000 req/s" in items["Load balancer"].basis
+    assert items["Data transfer out"].cost == 0  # the in-process mock sends nothing upstream
+    assert items["Harness Locust"].basis.startswith("30 workers + master")
+    assert "Harness fake endpoint" in items
+    guide = {item.name for item in cost.estimate(BenchmarkSpec()).run_items}
+    assert "Harness Locust" not in guide  # the 1K test's run price is unchanged

@@ -156,3 +156,33 @@ def test_cost_of_a_run_prices_the_large_prompts_through_nat_and_the_harness() ->
     assert "Harness fake endpoint" in items
     guide = {item.name for item in cost.estimate(BenchmarkSpec()).run_items}
     assert "Harness Locust" not in guide  # the 1K test's run price is unchanged
+
+
+def _compliance(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "litellm_bench_cfn.cli", "compliance", *args, "--benchmark", "high-throughput"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_compliance_against_the_high_throughput_methodology() -> None:
+    ours = _compliance(str(TEMPLATE.relative_to(ROOT)))
+    assert ours.returncode == 0, ours.stdout
+    assert "COMPLIANT" in ours.stdout and "DIFFERS" not in ours.stdout
+    assert "StopTimeout 120 s: Fargate's maximum is 120  INFO (optional)" in ours.stdout
+    guide = _compliance("templates/cloudformation-ecs.yaml")  # the 1K template is not this test
+    assert guide.returncode == 1
+    for row in ("Deployment/gateways", "Database and Redis/PgBouncer", "Model/in-process mock model"):
+        assert row in guide.stdout
+    assert "Load/prompt sizes" not in guide.stdout  # the load file is the same for both
+
+
+def test_compliance_reads_the_load_file_it_is_given(tmp_path: Path) -> None:
+    load = tmp_path / "ht.py"
+    text = (ROOT / "loadtest" / "high_throughput.py").read_text().replace("MAX_TOKENS = 16", "MAX_TOKENS = 32")
+    load.write_text(text)
+    result = _compliance(str(TEMPLATE.relative_to(ROOT)), "--locustfile", str(load))
+    assert result.returncode == 1 and "Load/max_tokens" in result.stdout

@@ -57,7 +57,12 @@ def _proxy_env(template: dict[str, Any]) -> dict[str, Any]:
 
 def test_only_the_benchmark_profile_has_a_harness_template() -> None:
     names = {p.spec.name: p.harness_template_name for p in load_profiles(REPO_ROOT / "profiles")}
-    assert names == {"benchmark": "cloudformation-ecs-harness.yaml", "dev": None, "production": None}
+    assert names == {
+        "benchmark": "cloudformation-ecs-harness.yaml",
+        "dev": None,
+        "high-throughput": "cloudformation-ecs-high-throughput-harness.yaml",
+        "production": None,
+    }
 
 
 def test_both_templates_stay_under_the_template_body_limit(harness: dict[str, Any]) -> None:

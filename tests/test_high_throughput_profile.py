@@ -186,3 +186,49 @@ def test_compliance_reads_the_load_file_it_is_given(tmp_path: Path) -> None:
     load.write_text(text)
     result = _compliance(str(TEMPLATE.relative_to(ROOT)), "--locustfile", str(load))
     assert result.returncode == 1 and "Load/max_tokens" in result.stdout
+
+
+HT_HARNESS = ROOT / "templates" / "cloudformation-ecs-high-throughput-harness.yaml"
+GUIDE_HARNESS = ROOT / "templates" / "cloudformation-ecs-harness.yaml"
+
+
+def _harness_container(path: Path, name: str) -> dict[str, Any]:
+    doc = yaml.safe_load(path.read_text())
+    for resource in doc["Resources"].values():
+        if resource["Type"] == "AWS::ECS::TaskDefinition":
+            for container in resource["Properties"]["ContainerDefinitions"]:
+                if container["Name"] == name:
+                    found: dict[str, Any] = container
+                    return found
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize(
+    ("harness", "expected"), [(HT_HARNESS, "high_throughput.py"), (GUIDE_HARNESS, "locustfile.py")]
+)
+def test_harness_worker_runs_the_load_of_its_profile(tmp_path: Path, harness: Path, expected: str) -> None:
+    """The worker's own start script under sh, `locust` replaced by a stub that prints its argv."""
+    container = _harness_container(harness, "locust-worker")
+    stub = tmp_path / "bin" / "locust"
+    stub.parent.mkdir()
+    stub.write_text('#!/bin/sh\necho "ARGS $*"\n')
+    stub.chmod(0o755)
+    environment = {e["Name"]: e["Value"] for e in container["Environment"] if isinstance(e["Value"], str)}
+    environment.update(
+        PATH=f"{stub.parent}:/usr/bin:/bin",
+        TMPDIR=str(tmp_path),
+        LITELLM_MASTER_KEY_SECRET="x" * 20,
+        BENCH_MASTER_HOST="10.0.0.9",
+        BENCH_MASTER_PORT="5557",
+    )
+    result = subprocess.run(
+        ["/bin/sh", "-c", container["Command"][0]], env=environment, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    decoded = tmp_path / "litellm-bench"
+    assert f"ARGS -f {decoded / expected} --worker" in result.stdout
+    assert (decoded / "locustfile.py").read_bytes() == (ROOT / "loadtest" / "locustfile.py").read_bytes()
+    if expected == "high_throughput.py":
+        assert (decoded / expected).read_bytes() == (ROOT / "loadtest" / expected).read_bytes()
+    else:
+        assert not (decoded / "high_throughput.py").exists()

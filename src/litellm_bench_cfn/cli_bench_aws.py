@@ -10,6 +10,7 @@ Exit codes: 0 ran and pulled results, 1 the run failed or timed out (its tasks s
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -42,6 +43,7 @@ def _plan(args: argparse.Namespace) -> RunPlan:
         web_ui=args.web_ui,
         host=args.host,
         margin_s=args.margin,
+        api_key=getattr(args, "api_key", None) or os.environ.get("LITELLM_API_KEY") or None,
     )
 
 
@@ -121,6 +123,8 @@ def register(sub: Any) -> None:
     aws.add_argument("--workers", type=int, help="Locust worker tasks (default: the harness's LocustWorkers)")
     aws.add_argument("--web-ui", action="store_true", help="master in a public subnet, web UI on 8089")
     aws.add_argument("--host", help="target base URL (default: http://<main stack's ALB DNS>/)")
+    aws.add_argument("--api-key", help="virtual key the Locust tasks send (default: $LITELLM_API_KEY, else the "
+                     "master key); create one with a budget via /key/generate (docs/aws-benchmark.md)")  # fmt: skip
     aws.add_argument("--margin", type=int, default=600, help="seconds allowed beyond the run before giving up")
     aws.add_argument("--results-dir", default="results")
     aws.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)")

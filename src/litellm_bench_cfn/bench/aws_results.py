@@ -30,6 +30,7 @@ RESULT_FILES = (
     "run_failures.csv",
     "overhead.json",
     "errors.txt",
+    "ttft.json",
 )
 _BEGIN = re.compile(rf"{RESULTS_MARKER} BEGIN exit=(-?\d+) parts=(\d+)")
 _PART = re.compile(rf"{RESULTS_MARKER} (\d+) ([A-Za-z0-9+/=]+)")
@@ -100,6 +101,7 @@ def load_result(directory: Path, target: str, shape: LoadShape, exit_code: int, 
         locust_cpu_s=0.0,
         wall_s=wall_s,
         exit_code=exit_code,
+        ttft_json=directory / "ttft.json",
     )
 
 

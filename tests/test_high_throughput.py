@@ -200,3 +200,48 @@ def test_load_has_the_published_shape_and_ttft_is_its_own_metric(tmp_path: Path,
     assert slowest_streamed >= TTFT_DELAY_S * 1000 * 0.8
     assert "Time to first token" in result["output"]
     assert result["overhead"]["count"] == len(bodies)
+
+
+def bench_local(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "litellm_bench_cfn.cli", "bench", "local", "--results-dir", str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    found = sorted(tmp_path.glob("local-*/results.json"))
+    return result, json.loads(found[-1].read_text()) if found else {}
+
+
+@pytest.mark.parametrize("upstream", ["mock", "fake-endpoint"])
+def test_bench_local_high_throughput_reports_ttft_apart_from_the_requests(tmp_path: Path, upstream: str) -> None:
+    """The real proxy from the benchmark template, 4 users at 1 req/s for 15 s, with each model behind it."""
+    result, report = bench_local(
+        tmp_path, "--scenario", "high-throughput", "--upstream", upstream, "--users", "4", "--duration", "15"
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    load = report["proxy"]["load"]
+    assert load["requests"] > 0 and load["failures"] == 0
+    stats = json.loads(next(tmp_path.glob("local-*/proxy_stats.json")).read_text())
+    assert load["requests"] == sum(int(entry["num_requests"]) for entry in stats)
+    assert all("TTFT" not in entry["name"] + entry["method"] for entry in stats)
+    streamed = sum(int(entry["num_requests"]) for entry in stats if entry["name"].endswith("stream"))
+    ht = report["high_throughput"]
+    assert ht["upstream"] == upstream and report["options"]["upstream"] == upstream
+    assert ht["ttft_ms"]["count"] == streamed > 0
+    assert ht["ttft_ms"]["p50"] > 0 and ht["ttft_ms"]["p95"] >= ht["ttft_ms"]["p50"]
+    assert ht["rps_per_worker"] > 0 and ht["proxy_cpu_ms_per_request"] > 0
+    assert ht["published"]["ttft_p50_ms"] == 31.7
+    assert "TTFT of streamed requests (own metric, not counted as requests)" in result.stdout
+    assert report["baseline"] is None
+    if upstream == "fake-endpoint":  # every success was one upstream call
+        assert report["accounting"]["balanced"] and report["accounting"]["upstream_200"] == load["requests"]
+    else:  # the in-process mock: nothing reaches the fake endpoint
+        assert report["proxy"]["upstream"]["requests"] == 0
+
+
+def test_upstream_flag_belongs_to_the_high_throughput_scenario(tmp_path: Path) -> None:
+    result, _ = bench_local(tmp_path, "--upstream", "mock")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "--upstream: only the high-throughput scenario takes it"

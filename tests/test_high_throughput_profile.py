@@ -232,3 +232,20 @@ def test_harness_worker_runs_the_load_of_its_profile(tmp_path: Path, harness: Pa
         assert (decoded / expected).read_bytes() == (ROOT / "loadtest" / expected).read_bytes()
     else:
         assert not (decoded / "high_throughput.py").exists()
+
+
+def test_aws_table_shows_ttft_only_for_the_high_throughput_load() -> None:
+    from litellm_bench_cfn.bench.aws_results import AwsBenchReport, table
+    from litellm_bench_cfn.bench.locust_run import LoadResult, LoadShape
+
+    def report(ttft: dict[str, Any] | None) -> str:
+        load = LoadResult(
+            target="http://alb/", shape=LoadShape(3000, 10, 1462), requests=10, failures=0, rps=3000.0,
+            latency_ms={"p50": 40.0}, overhead_header_ms=None, locust_cpu_s=0.0, wall_s=1.0, exit_code=0,
+            ttft_ms=ttft,
+        )  # fmt: skip
+        return table(AwsBenchReport("s", "s-harness", "us-east-1", 30, "arn", load))
+
+    line = "TTFT of streamed requests (own metric, not counted as requests): 5 samples, p50 33 / p95 50 / p99 80 ms"
+    assert line in report({"count": 5, "p50": 33.0, "p95": 50.0, "p99": 80.0})
+    assert "TTFT" not in report(None)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .bench.compare import compare_table, run_compare, write_compare
-from .bench.runner import SCENARIOS, BenchOptions, run_bench
+from .bench.runner import HIGH_THROUGHPUT_UPSTREAMS, SCENARIOS, BenchOptions, high_throughput_upstream, run_bench
 from .bench.variants import VARIANTS, variant_named
 from .processes import ProcessFailed
 
@@ -29,7 +29,7 @@ def _options(args: argparse.Namespace, workdir: Path) -> BenchOptions:
             raise ValueError(f"--{name}: must be at least 1 (got {getattr(args, name)})")
     if args.spawn_rate <= 0:
         raise ValueError(f"--spawn-rate: must be above 0 (got {args.spawn_rate})")
-    return BenchOptions(
+    options = BenchOptions(
         template=template,
         workdir=workdir,
         users=args.users,
@@ -40,7 +40,10 @@ def _options(args: argparse.Namespace, workdir: Path) -> BenchOptions:
         scenario=getattr(args, "scenario", "guide"),
         rpm_limit=getattr(args, "rpm_limit", 600),
         variant=variant_named(getattr(args, "variant", "shipped")),
+        upstream=getattr(args, "upstream", None) or "",
     )
+    high_throughput_upstream(options)  # ValueError: --upstream without the high-throughput scenario
+    return options
 
 
 def _run_dir(args: argparse.Namespace, kind: str) -> Path:
@@ -65,13 +68,13 @@ def cmd_bench_local(args: argparse.Namespace) -> int:
     print()
     print(table(report))
     print(f"\nresults: {json_path}\nreport:  {html_path}")
-    if options.scenario != "guide":
+    if options.scenario not in ("guide", "high-throughput"):
         return 0
     failures = report.proxy.load.failures
     if failures:
         print(f"{failures} request(s) failed; samples in {options.workdir}/proxy_errors.txt", file=sys.stderr)
         return 1
-    if not report.accounting.get("balanced", False):
+    if report.accounting and not report.accounting.get("balanced", False):
         print("requests do not add up (see the accounting line): some were lost", file=sys.stderr)
         return 1
     return 0
@@ -122,6 +125,9 @@ def register(sub: Any) -> None:
     local.add_argument("--scenario", choices=SCENARIOS, default="guide")
     local.add_argument("--rpm-limit", type=int, default=600, help="rate-limited scenario: RPM quota per deployment")
     local.add_argument("--variant", choices=sorted(VARIANTS), default="shipped", help="proxy configuration")
+    local.add_argument("--upstream", choices=HIGH_THROUGHPUT_UPSTREAMS, default=None,
+                       help="high-throughput scenario: the model behind the proxy (default mock: LiteLLM's "
+                            "in-process mock_response, as published; fake-endpoint: the fake endpoint)")  # fmt: skip
     local.set_defaults(handler=cmd_bench_local)
 
     compare = modes.add_parser("compare", help="interleaved rounds of several proxy variants, same load")

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..harness_scripts import RESULTS_MARKER
 from .locust_run import LoadResult, LoadShape, result_from_files
-from .published import FOUR_INSTANCES, PUBLISHED_RPS_PER_WORKER
+from .published import FOUR_INSTANCES, HIGH_THROUGHPUT, PUBLISHED_RPS_PER_WORKER
 from .report import _chart, _ms, _series
 
 RESULT_FILES = (
@@ -146,6 +146,15 @@ def table(report: AwsBenchReport) -> str:
         f"{shape.users} users, spawn {shape.spawn_rate:g}/s, {shape.duration_s}s, target {load.target})"
     )
     out = [header, "", *lines, ""]
+    if load.ttft_ms:  # the high-throughput load: TTFT of streamed requests, its own metric
+        ttft, published = load.ttft_ms, HIGH_THROUGHPUT
+        out.append(
+            f"TTFT of streamed requests (own metric, not counted as requests): {ttft.get('count')} samples, "
+            f"p50 {_ms(ttft.get('p50'))} / p95 {_ms(ttft.get('p95'))} / p99 {_ms(ttft.get('p99'))} ms; "
+            f"high-throughput test published: TTFT p50 {published.ttft_p50_ms:g} ms at {published.rps:g} RPS "
+            f"(its p50/p95/p99 {published.gateway_p50_ms:g}/{published.gateway_p95_ms:g}/"
+            f"{published.gateway_p99_ms:g} ms are server-side, from Prometheus: compare with /metrics, not above)"
+        )
     if load.exit_code != 0:
         out.append(
             f"flag: the Locust master exited with status {load.exit_code} (failures or no requests; see its log)"

@@ -15,10 +15,10 @@ from typing import Any
 from ..processes import cpu_seconds
 from ..versions import LITELLM_VERSION, LOCUST_VERSION
 from .local_stack import ProxyVariant, RunningStack, load_template, running_stack
-from .locust_run import LoadResult, LoadShape, run_locust
-from .published import FOUR_INSTANCES, PUBLISHED_RPS_PER_WORKER
+from .locust_run import HIGH_THROUGHPUT_LOCUSTFILE, LOCUSTFILE, LoadResult, LoadShape, run_locust
+from .published import FOUR_INSTANCES, HIGH_THROUGHPUT, PUBLISHED_RPS_PER_WORKER
 
-SCENARIOS = ("guide", "rate-limited")
+SCENARIOS = ("guide", "rate-limited", "high-throughput")
 RATE_LIMIT_DEPLOYMENTS = ("deployment-a", "deployment-b")
 SATURATION = 0.85
 """A process using this share of the CPU it can use counts as the limit."""
@@ -36,6 +36,8 @@ class BenchOptions:
     scenario: str = "guide"
     rpm_limit: int = 600
     variant: ProxyVariant = field(default_factory=ProxyVariant)
+    upstream: str = ""
+    """high-throughput only: "mock" (default) or "fake-endpoint"; see HIGH_THROUGHPUT_UPSTREAMS."""
 
 
 @dataclass
@@ -61,6 +63,7 @@ class BenchReport:
     rate_limit: dict[str, Any] | None
     published: dict[str, Any]
     accounting: dict[str, Any] = field(default_factory=dict)
+    high_throughput: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True, default=str)
@@ -90,11 +93,19 @@ def reset_fake_stats(stack: RunningStack) -> None:
 
 
 def _phase(
-    name: str, stack: RunningStack, host: str, shape: LoadShape, options: BenchOptions, say: Callable[[str], None]
+    name: str,
+    stack: RunningStack,
+    host: str,
+    shape: LoadShape,
+    options: BenchOptions,
+    say: Callable[[str], None],
+    locustfile: Path = LOCUSTFILE,
 ) -> PhaseResult:
     reset_fake_stats(stack)
     before = {"proxy": cpu_seconds(stack.proxy.pid), "fake_endpoint": cpu_seconds(stack.fake_endpoint.pid)}
-    load = run_locust(host, shape, options.workdir, name=name, master_key=stack.master_key, progress=say)
+    load = run_locust(
+        host, shape, options.workdir, name=name, master_key=stack.master_key, progress=say, locustfile=locustfile
+    )
     after = {"proxy": cpu_seconds(stack.proxy.pid), "fake_endpoint": cpu_seconds(stack.fake_endpoint.pid)}
     cpu = {k: max(0.0, after[k] - before[k]) for k in before}
     cpu["locust"] = load.locust_cpu_s
@@ -174,6 +185,8 @@ def rate_limit_summary(phase: PhaseResult, options: BenchOptions) -> dict[str, A
 def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> BenchReport:
     if options.scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {options.scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    high_throughput = options.scenario == "high-throughput"
+    upstream = high_throughput_upstream(options)
     template = load_template(options.template)
     options.workdir.mkdir(parents=True, exist_ok=True)
     shape = LoadShape(options.users, options.spawn_rate, options.duration_s)
@@ -192,17 +205,18 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> Benc
         workers=options.workers,
         variant=options.variant,
         fake_args=fake_args,
-        model_list_factory=rate_limited_models if rate_limited else None,
+        model_list_factory=rate_limited_models if rate_limited else mock_models if upstream == "mock" else None,
     ) as stack:
         say(f"proxy ready in {stack.boot_seconds:.1f}s at {stack.proxy_url}")
         baseline = None
-        if options.baseline_duration_s > 0 and not rate_limited:
+        if options.baseline_duration_s > 0 and not rate_limited and not high_throughput:
             seconds = options.baseline_duration_s
             say(f"direct baseline: {options.users} users straight to the fake endpoint for {seconds}s")
             base_shape = LoadShape(options.users, options.spawn_rate, options.baseline_duration_s)
             baseline = _phase("direct", stack, f"{stack.fake_url}/", base_shape, options, say)
         say(f"through the proxy: {options.users} users, spawn {options.spawn_rate:g}/s, {options.duration_s}s")
-        proxy = _phase("proxy", stack, f"{stack.proxy_url}/", shape, options, say)
+        locustfile = HIGH_THROUGHPUT_LOCUSTFILE if high_throughput else LOCUSTFILE
+        proxy = _phase("proxy", stack, f"{stack.proxy_url}/", shape, options, say, locustfile=locustfile)
     say(f"all processes stopped ({time.monotonic() - started:.0f}s in all)")
     overhead: dict[str, float | None] = {}
     if baseline is not None:
@@ -219,6 +233,7 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> Benc
             "duration_s": options.duration_s,
             "workers": options.workers,
             "variant": options.variant.name,
+            **({"upstream": upstream} if high_throughput else {}),
         },
         boot_seconds=stack.boot_seconds,
         baseline=baseline,
@@ -226,9 +241,69 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> Benc
         flags=saturation_flags(proxy, options.workers),
         measured_overhead_ms=overhead,
         rate_limit=rate_limit_summary(proxy, options) if rate_limited else None,
-        accounting=accounting(proxy),
+        accounting=accounting(proxy) if upstream != "mock" else {},
+        high_throughput=high_throughput_summary(proxy, options, upstream) if high_throughput else None,
         published={
             **asdict(FOUR_INSTANCES),
             "rps_per_worker": round(PUBLISHED_RPS_PER_WORKER, 1),
         },
     )
+
+
+# --------------------------------------------------------------------------------------------
+# high-throughput scenario (LiteLLM's 3,000 RPS test, scaled to this machine)
+# --------------------------------------------------------------------------------------------
+
+HIGH_THROUGHPUT_UPSTREAMS = ("mock", "fake-endpoint")
+"""mock: LiteLLM's in-process mock (`mock_response` in litellm_params), what the published test used;
+fake-endpoint: the product's fake OpenAI endpoint over loopback HTTP, like the guide's test."""
+MOCK_RESPONSE = "Hello there, how may I assist you today?"
+
+
+def high_throughput_upstream(options: BenchOptions) -> str:
+    """The model behind the proxy: "" for the guide and rate-limited scenarios (the fake endpoint)."""
+    if options.scenario != "high-throughput":
+        if options.upstream:
+            raise ValueError("--upstream: only the high-throughput scenario takes it")
+        return ""
+    upstream = options.upstream or "mock"
+    if upstream not in HIGH_THROUGHPUT_UPSTREAMS:
+        raise ValueError(f"--upstream: unknown {upstream!r}; choose one of {', '.join(HIGH_THROUGHPUT_UPSTREAMS)}")
+    return upstream
+
+
+def mock_models(_fake_url: str) -> list[dict[str, Any]]:
+    """The benchmark's model served by LiteLLM's in-process mock: no HTTP call leaves the proxy.
+
+    litellm.main.completion returns mock_completion() before any provider code when
+    `mock_response` is set; it streams for stream=true and takes the prompt tokens counted at
+    budget admission as its usage, so auth, budget, token counting and spend tracking still run."""
+    return [
+        {
+            "model_name": "fake-openai-endpoint",
+            "litellm_params": {"model": "openai/any", "api_key": "test", "mock_response": MOCK_RESPONSE},
+        }
+    ]
+
+
+def high_throughput_summary(phase: PhaseResult, options: BenchOptions, upstream: str) -> dict[str, Any]:
+    """TTFT (its own metric), RPS per worker and CPU per request, beside the published figures."""
+    load = phase.load
+    ttft = load.ttft_ms or {}
+    successes = load.requests - load.failures
+    return {
+        "upstream": upstream,
+        "ttft_ms": {key: ttft.get(key) for key in ("count", "p50", "p95", "p99", "avg")},
+        "rps": round(load.rps, 2),
+        "rps_per_worker": round(load.rps / max(options.workers, 1), 2),
+        "proxy_cpu_ms_per_request": round(1000 * phase.cpu_s.get("proxy", 0.0) / successes, 1) if successes else None,
+        "offered_rps": options.users,
+        "published": {
+            "rps": HIGH_THROUGHPUT.rps,
+            "rps_per_worker": round(HIGH_THROUGHPUT.rps_per_worker, 1),
+            "gateway_p50_ms": HIGH_THROUGHPUT.gateway_p50_ms,
+            "gateway_p95_ms": HIGH_THROUGHPUT.gateway_p95_ms,
+            "gateway_p99_ms": HIGH_THROUGHPUT.gateway_p99_ms,
+            "ttft_p50_ms": HIGH_THROUGHPUT.ttft_p50_ms,
+        },
+    }

@@ -60,6 +60,7 @@ def test_only_the_benchmark_profile_has_a_harness_template() -> None:
     assert names == {
         "benchmark": "cloudformation-ecs-harness.yaml",
         "dev": None,
+        "high-throughput": "cloudformation-ecs-high-throughput-harness.yaml",
         "production": None,
         "provider-example": None,
     }

@@ -22,9 +22,9 @@ def _template(name: str) -> dict:  # type: ignore[type-arg]
     return yaml.safe_load((TEMPLATES / f"cloudformation-ecs-{name}.yaml").read_text())
 
 
-def test_profiles_directory_holds_benchmark_dev_production_and_the_provider_example() -> None:
+def test_profiles_directory_holds_benchmark_dev_production_high_throughput_and_the_provider_example() -> None:
     names = sorted(p.spec.name for p in load_profiles(PROFILES))
-    assert names == ["benchmark", "dev", "production", "provider-example"]
+    assert names == ["benchmark", "dev", "high-throughput", "production", "provider-example"]
 
 
 @pytest.mark.parametrize("name", ["benchmark", "dev", "production"])

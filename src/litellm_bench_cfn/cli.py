@@ -12,7 +12,7 @@ from typing import Any
 from .harness_scripts import HarnessSources
 from .harness_template import build_harness_template
 from .profiles import Profile, load_profiles
-from .render import TEMPLATE_BODY_LIMIT, to_yaml
+from .render import TEMPLATE_BODY_LIMIT, TEMPLATE_URL_LIMIT, to_yaml
 from .spec import SpecError, load_spec, spec_to_json
 from .template import build_template
 
@@ -70,6 +70,9 @@ def cmd_render(args: argparse.Namespace) -> int:
                     f"warning: {target}: {size} bytes is over the {TEMPLATE_BODY_LIMIT}-byte --template-body limit; "
                     "deploy it through S3 (scripts/deploy.sh uploads it, publish and launch-url use S3 URLs)"
                 )
+            if size > TEMPLATE_URL_LIMIT:
+                problems.append(f"{target}: {size} bytes exceeds CloudFormation's {TEMPLATE_URL_LIMIT}-byte limit")
+                continue
             if args.check:
                 current = target.read_text(encoding="utf-8") if target.exists() else None
                 if current != text:

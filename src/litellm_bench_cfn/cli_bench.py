@@ -12,7 +12,14 @@ from typing import Any
 
 from .bench.compare import compare_table, run_compare, write_compare
 from .bench.progress import BenchConsole
-from .bench.runner import SCENARIOS, BenchOptions, RunInterrupted, run_bench
+from .bench.runner import (
+    HIGH_THROUGHPUT_UPSTREAMS,
+    SCENARIOS,
+    BenchOptions,
+    RunInterrupted,
+    high_throughput_upstream,
+    run_bench,
+)
 from .bench.variants import VARIANTS, variant_named
 from .processes import Interrupted, ProcessFailed, handle_stop_signals
 
@@ -75,7 +82,7 @@ def _options(args: argparse.Namespace, workdir: Path) -> BenchOptions:
     if getattr(args, "rpm_limit", 1) < 1:
         raise ValueError(f"--rpm-limit: must be at least 1 request per minute (got {args.rpm_limit})")
     load_template(template)  # TemplateError: one line saying what the file is instead
-    return BenchOptions(
+    options = BenchOptions(
         template=template,
         workdir=workdir,
         users=args.users,
@@ -87,7 +94,10 @@ def _options(args: argparse.Namespace, workdir: Path) -> BenchOptions:
         rpm_limit=getattr(args, "rpm_limit", 600),
         variant=variant_named(getattr(args, "variant", "shipped")),
         upstream_latency_ms=args.upstream_latency_ms,
+        upstream=getattr(args, "upstream", None) or "",
     )
+    high_throughput_upstream(options)  # ValueError: --upstream without the high-throughput scenario
+    return options
 
 
 def _run_dir(args: argparse.Namespace, kind: str) -> Path:
@@ -175,13 +185,13 @@ def cmd_bench_local(args: argparse.Namespace) -> int:
     print(table(report))
     print(f"\nresults: {json_path}\nreport:  {html_path}")
     _screenshot(args, html_path, options.workdir / "report.png")
-    if options.scenario != "guide":
+    if options.scenario not in ("guide", "high-throughput"):
         return 0
     failures = report.proxy.load.failures
     if failures:
         _warn(f"{failures} request(s) failed; samples in {options.workdir}/proxy_errors.txt")
         return 1
-    if not report.accounting.get("balanced", False):
+    if report.accounting and not report.accounting.get("balanced", False):
         _warn("requests do not add up (see the accounting line): some were lost")
         return 1
     return 0
@@ -326,6 +336,9 @@ def register(sub: Any) -> None:
     local.add_argument(
         "--exclusive", action="store_true", help="refuse to start while another benchmark runs here (not just warn)"
     )
+    local.add_argument("--upstream", choices=HIGH_THROUGHPUT_UPSTREAMS, default=None,
+                       help="high-throughput scenario: the model behind the proxy (default mock: LiteLLM's "
+                            "in-process mock_response, as published; fake-endpoint: the fake endpoint)")  # fmt: skip
     local.set_defaults(handler=cmd_bench_local)
 
     compare = modes.add_parser(

@@ -15,6 +15,7 @@ or timed out (its tasks stopped), 2 bad input.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import asdict
@@ -53,6 +54,7 @@ def _plan(args: argparse.Namespace) -> RunPlan:
         web_ui=args.web_ui,
         host=args.host,
         margin_s=args.margin,
+        api_key=getattr(args, "api_key", None) or os.environ.get("LITELLM_API_KEY") or None,
     )
 
 
@@ -163,6 +165,8 @@ def register(sub: Any) -> None:
     aws.add_argument("--workers", type=int, help="Locust worker tasks (default: the harness's LocustWorkers)")
     aws.add_argument("--web-ui", action="store_true", help="master in a public subnet, web UI on 8089")
     aws.add_argument("--host", help="target base URL (default: http://<main stack's ALB DNS>/)")
+    aws.add_argument("--api-key", help="virtual key the Locust tasks send (default: $LITELLM_API_KEY, else the "
+                     "master key); create one with a budget via /key/generate (docs/aws-benchmark.md)")  # fmt: skip
     aws.add_argument("--margin", type=int, default=600, help="seconds allowed beyond the run before giving up")
     aws.add_argument("--fleet-wait", type=int, default=600,
                      help="seconds to wait, before starting, for the proxy service to run its desired count with "

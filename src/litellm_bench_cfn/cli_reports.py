@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import compliance, cost
+from . import compliance, compliance_high_throughput, cost
 from .spec import BenchmarkSpec, SpecError, load_spec
 
 EXIT_OK, EXIT_CHECK_FAILED = 0, 1
 DEFAULT_LOCUSTFILE = Path("loadtest/locustfile.py")
+HIGH_THROUGHPUT_LOCUSTFILE = Path("loadtest/high_throughput.py")
 
 
 def _display(path: Path) -> str:
@@ -30,26 +31,40 @@ def _read(path: Path) -> str:
         raise SpecError([f"{path}: cannot read it ({exc.strerror or exc})"]) from None
 
 
-def _locustfile(args: argparse.Namespace, source: Path) -> Path | None:
+def _locustfile(args: argparse.Namespace, source: Path, default: Path = DEFAULT_LOCUSTFILE) -> Path | None:
     if args.locustfile:
         return Path(args.locustfile)
-    for candidate in (DEFAULT_LOCUSTFILE, source.resolve().parent.parent / DEFAULT_LOCUSTFILE):
+    for candidate in (default, source.resolve().parent.parent / default):
         if candidate.is_file():
             return candidate
     return None
 
 
+def _high_throughput_report(args: argparse.Namespace, source: Path) -> tuple[list[compliance.Row], str]:
+    if args.markdown:
+        raise SpecError(["--markdown: the high-throughput report is text only"])
+    document = compliance.load_document(_read(source), str(source))
+    if not compliance.is_template(document):
+        raise SpecError([f"{source}: --benchmark high-throughput checks a rendered template; render the spec first"])
+    locustfile = _locustfile(args, source, HIGH_THROUGHPUT_LOCUSTFILE)
+    rows = compliance_high_throughput.check(document, locustfile)
+    return rows, compliance_high_throughput.format_report(rows, _display(source))
+
+
 def cmd_compliance(args: argparse.Namespace) -> int:
     source = Path(args.template_or_spec)
-    facts, _kind = compliance.facts_from_text(_read(source), str(source))
-    locustfile = _locustfile(args, source)
-    rows = compliance.check(
-        facts,
-        compliance.locust_wait_time(locustfile),
-        _display(locustfile) if locustfile else "loadtest/locustfile.py",
-    )
     name = _display(source)
-    text = compliance.format_markdown(rows, name) if args.markdown else compliance.format_text(rows, name)
+    if getattr(args, "benchmark", "guide") == "high-throughput":
+        rows, text = _high_throughput_report(args, source)
+    else:
+        facts, _kind = compliance.facts_from_text(_read(source), str(source))
+        locustfile = _locustfile(args, source)
+        rows = compliance.check(
+            facts,
+            compliance.locust_wait_time(locustfile),
+            _display(locustfile) if locustfile else "loadtest/locustfile.py",
+        )
+        text = compliance.format_markdown(rows, name) if args.markdown else compliance.format_text(rows, name)
     ok = compliance.is_compliant(rows)
     if args.check:
         target = Path(args.check)
@@ -115,6 +130,12 @@ def register(subparsers: Any) -> None:
     comp.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
     comp.add_argument("--check", metavar="FILE", help="exit 1 if FILE differs from the report (drift check)")
     comp.add_argument("--locustfile", help=f"Locust file whose wait_time is checked (default: {DEFAULT_LOCUSTFILE})")
+    comp.add_argument(
+        "--benchmark",
+        choices=("guide", "high-throughput"),
+        default="guide",
+        help="the methodology to check against: the 1K guide (default) or the high-throughput test",
+    )
     comp.set_defaults(handler=cmd_compliance)
 
     cst = subparsers.add_parser("cost", help="estimate the hourly, monthly and per-benchmark-run cost of a spec")

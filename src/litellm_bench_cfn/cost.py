@@ -284,7 +284,42 @@ def components(
 
 
 def run_request_rate(spec: BenchmarkSpec, run: RunAssumptions) -> float:
+    if spec.high_throughput.offered_rps is not None:  # constant_throughput(1): the rate is set, not waited for
+        return float(spec.high_throughput.offered_rps)
     return spec.load_test.users / (run.mean_wait_s + run.mean_response_s)
+
+
+def _request_bytes(spec: BenchmarkSpec) -> int:
+    if spec.high_throughput.offered_rps is not None:
+        return spec.high_throughput.request_kib * 1024
+    return REQUEST_BYTES
+
+
+def _mock_model_only(spec: BenchmarkSpec) -> bool:
+    """Every model is LiteLLM's in-process mock: no request leaves the proxy for an upstream."""
+    return all(m.litellm_params.mock_response is not None for m in spec.litellm.models)
+
+
+def _harness_items(spec: BenchmarkSpec, table: dict[str, Any], life_min: float, run_min: float) -> list[RunItem]:
+    """The in-VPC harness of a high-throughput run: Locust workers + master for the run, the fake
+    endpoint service for the stack's life (priced only for specs with high_throughput.offered_rps)."""
+    h, fargate = spec.harness, table["fargate"]
+    if not h.enabled or spec.high_throughput.offered_rps is None:
+        return []
+    locust_h = (h.locust_workers + 1) * (
+        h.locust_cpu / 1024 * fargate["vcpu_hour"] + h.locust_memory / 1024 * fargate["gb_hour"]
+    )
+    fake_h = h.fake_endpoint_tasks * (
+        h.fake_endpoint_cpu / 1024 * fargate["vcpu_hour"] + h.fake_endpoint_memory / 1024 * fargate["gb_hour"]
+    )
+    return [
+        RunItem(
+            "Harness Locust",
+            f"{h.locust_workers} workers + master x {h.locust_cpu / 1024:g} vCPU for {run_min + 5:g} min",
+            locust_h * (run_min + 5) / 60,
+        ),
+        RunItem("Harness fake endpoint", f"{h.fake_endpoint_tasks} tasks for {life_min:g} min", fake_h * life_min / 60),
+    ]
 
 
 def run_items(spec: BenchmarkSpec, table: dict[str, Any], parts: list[Component], run: RunAssumptions) -> list[RunItem]:
@@ -319,7 +354,8 @@ def run_items(spec: BenchmarkSpec, table: dict[str, Any], parts: list[Component]
 
     rps = run_request_rate(spec, run)
     requests = rps * spec.load_test.duration_s
-    alb_gb_per_h = rps * (REQUEST_BYTES + RESPONSE_BYTES) * 3600 / 1e9
+    request_bytes = _request_bytes(spec)
+    alb_gb_per_h = rps * (request_bytes + RESPONSE_BYTES) * 3600 / 1e9
     run_lcu = max(alb_gb_per_h, rps / 1000)  # processed bytes (1 GB/h) vs rule evaluations (1,000/s)
     alb = table["alb"]
     add(
@@ -327,20 +363,28 @@ def run_items(spec: BenchmarkSpec, table: dict[str, Any], parts: list[Component]
         f"{started_h} started hour(s) + {run_lcu:.0f} LCU for {run_min:g} min (~{rps:,.0f} req/s)",
         alb["hour"] * started_h + run_lcu * alb["lcu_hour"] * run_min / 60,
     )
-    upstream_gb = requests * (REQUEST_BYTES + RESPONSE_BYTES) / 1e9
+    upstream_gb = requests * (request_bytes + RESPONSE_BYTES) / 1e9
     nat = table["nat_gateway"]
+    if spec.high_throughput.offered_rps is not None and spec.harness.enabled:
+        # The harness runs in the private subnets and targets the internet-facing ALB: every byte
+        # leaves through the NAT gateway and comes back in through the ALB's public address.
+        where = "Locust (private subnets) to the public ALB"
+        out_gb = 0.0 if _mock_model_only(spec) else upstream_gb
+        nat_gb = upstream_gb + out_gb
+    else:
+        where, nat_gb, out_gb = "to the fake endpoint", upstream_gb, upstream_gb
     add(
         "NAT gateway",
-        f"{started_h} started hour(s) + {upstream_gb:.1f} GB to the fake endpoint",
-        nat["hour"] * nat_gateways_in_stack(spec) * started_h + upstream_gb * nat["gb_processed"],
+        f"{started_h} started hour(s) + {nat_gb:.1f} GB {where}",
+        nat["hour"] * nat_gateways_in_stack(spec) * started_h + nat_gb * nat["gb_processed"],
     )
     add(
         "Public IPv4",
         f"{public_ipv4_in_stack(spec)} x {started_h} started hour(s)",
         public_ipv4_in_stack(spec) * table["public_ipv4_hour"] * started_h,
     )
-    out_gb = requests * (REQUEST_BYTES + RESPONSE_BYTES) / 1e9
     add("Data transfer out", f"{out_gb:.1f} GB (prompts upstream, responses)", out_gb * table["data_transfer_out_gb"])
+    items.extend(_harness_items(spec, table, life_min, run_min))
     return items
 
 

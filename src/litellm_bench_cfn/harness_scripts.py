@@ -31,6 +31,9 @@ FAKE_CODE_ENV = "FAKE_ENDPOINT_PY_GZ"
 LOCUST_CODE_ENV = "LOCUSTFILE_PY_GZ"
 FAKE_DELAY_ENV = "FAKE_DELAY_MS"
 """The fake endpoint's answer delay in ms (fake_endpoint.py reads it as the default of --delay-ms)."""
+HIGH_THROUGHPUT_CODE_ENV = "HIGH_THROUGHPUT_PY_GZ"
+"""Only in a high-throughput harness: loadtest/high_throughput.py (it imports the guide's locustfile)."""
+LOCUSTFILE_CHOICE_ENV = "BENCH_LOCUSTFILE"
 RESULTS_MARKER = "LITELLM-BENCH-RESULTS"
 RESULTS_CHUNK = 4000
 MASTER_PORT = 5557
@@ -45,6 +48,7 @@ AUTOQUIT_S = 30
 PACKAGE = Path(__file__).resolve().parent
 FAKE_ENDPOINT_SOURCE = PACKAGE / "fake_endpoint.py"
 LOCUSTFILE_SOURCE = PACKAGE.parents[1] / "loadtest" / "locustfile.py"
+HIGH_THROUGHPUT_SOURCE = LOCUSTFILE_SOURCE.with_name("high_throughput.py")
 
 
 def encode_source(source: bytes) -> str:
@@ -62,13 +66,19 @@ class HarnessSources:
 
     fake_endpoint: bytes
     locustfile: bytes
+    high_throughput: bytes = b""
 
     @classmethod
     def from_repository(cls) -> HarnessSources:
-        missing = [p for p in (FAKE_ENDPOINT_SOURCE, LOCUSTFILE_SOURCE) if not p.is_file()]
+        sources = (FAKE_ENDPOINT_SOURCE, LOCUSTFILE_SOURCE, HIGH_THROUGHPUT_SOURCE)
+        missing = [p for p in sources if not p.is_file()]
         if missing:
             raise FileNotFoundError(f"harness source missing: {', '.join(map(str, missing))} (run from the repository)")
-        return cls(fake_endpoint=FAKE_ENDPOINT_SOURCE.read_bytes(), locustfile=LOCUSTFILE_SOURCE.read_bytes())
+        return cls(
+            fake_endpoint=FAKE_ENDPOINT_SOURCE.read_bytes(),
+            locustfile=LOCUSTFILE_SOURCE.read_bytes(),
+            high_throughput=HIGH_THROUGHPUT_SOURCE.read_bytes(),
+        )
 
 
 def _decode(env: str, target: str) -> str:
@@ -105,7 +115,12 @@ def _locust_prelude() -> str:
         f'export {MASTER_KEY_ENV}="sk-${MASTER_KEY_SECRET_ENV}"\n'
         f"unset {MASTER_KEY_SECRET_ENV}\n"
         'd="${TMPDIR:-/tmp}/litellm-bench"\n'
-        'mkdir -p "$d/results"\n' + _decode(LOCUST_CODE_ENV, '"$d/locustfile.py"')
+        'mkdir -p "$d/results"\n'
+        + _decode(LOCUST_CODE_ENV, '"$d/locustfile.py"')
+        + f'if [ -n "${{{HIGH_THROUGHPUT_CODE_ENV}:-}}" ]; then '
+        + _decode(HIGH_THROUGHPUT_CODE_ENV, '"$d/high_throughput.py"').rstrip("\n")
+        + "; fi\n"
+        + f'lf="$d/${{{LOCUSTFILE_CHOICE_ENV}:-locustfile.py}}"\n'
     )
 
 
@@ -130,10 +145,11 @@ def master_script() -> str:
     return (
         _locust_prelude()
         + 'export LITELLM_OVERHEAD_JSON="$d/results/overhead.json" LOCUST_ERROR_FILE="$d/results/errors.txt"\n'
+        + 'export LITELLM_TTFT_JSON="$d/results/ttft.json"\n'
         + 'mode="--headless"\n'
         + f'if [ "${{BENCH_WEB_UI:-false}}" = true ]; then mode="--autostart --autoquit {AUTOQUIT_S}"; fi\n'
         + "rc=0\n"
-        + 'locust -f "$d/locustfile.py" --master --master-bind-host "$BENCH_MASTER_BIND" '
+        + 'locust -f "$lf" --master --master-bind-host "$BENCH_MASTER_BIND" '
         '--master-bind-port "$BENCH_MASTER_PORT" --expect-workers "$BENCH_WORKERS" '
         f"--expect-workers-max-wait {WORKER_WAIT_S} $mode "
         '-u "$BENCH_USERS" -r "$BENCH_SPAWN_RATE" -t "${BENCH_RUN_TIME_S}s" -H "$BENCH_TARGET" '
@@ -150,6 +166,6 @@ def worker_script() -> str:
         _locust_prelude()
         + 'if [ -z "${BENCH_MASTER_HOST:-}" ]; then echo "litellm-bench-cfn: BENCH_MASTER_HOST is empty:'
         f" bench aws passes the master's private IP\" >&2; exit {CONFIG_INVALID_EXIT_CODE}; fi\n"
-        + 'exec locust -f "$d/locustfile.py" --worker --master-host "$BENCH_MASTER_HOST" '
+        + 'exec locust -f "$lf" --worker --master-host "$BENCH_MASTER_HOST" '
         '--master-port "$BENCH_MASTER_PORT" --loglevel WARNING\n'
     )

@@ -327,9 +327,18 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
         _locust_container(MASTER_CONTAINER, scripts.master_script(), master_env, sources, imports, log_group,
                           [scripts.MASTER_PORT, scripts.WEB_UI_PORT]),
     )  # fmt: skip
+    worker_env: dict[str, Any] = {}
+    if spec.high_throughput.offered_rps is not None:
+        # The high-throughput load: both files travel, and every Locust process runs high_throughput.py.
+        load = {
+            scripts.HIGH_THROUGHPUT_CODE_ENV: scripts.encode_source(sources.high_throughput),
+            scripts.LOCUSTFILE_CHOICE_ENV: "high_throughput.py",
+        }
+        master_env.update(load)
+        worker_env.update(load)
     worker = _task_definition(
         template, WORKER_TASK_DEFINITION, h.locust_cpu, h.locust_memory, role,
-        _locust_container(WORKER_CONTAINER, scripts.worker_script(), {}, sources, imports, log_group, []),
+        _locust_container(WORKER_CONTAINER, scripts.worker_script(), worker_env, sources, imports, log_group, []),
     )  # fmt: skip
 
     # The cluster and subnets are the main stack's outputs (X<Key>): re-exporting an import is W6001.

@@ -61,6 +61,7 @@ def litellm_config(spec: BenchmarkSpec) -> dict[str, Any]:
     router_settings = {**router_cooldown_settings(spec), **litellm_router_settings(spec)}
     if router_settings:
         config["router_settings"] = router_settings
+    _high_throughput_settings(spec, config)
     return config
 
 
@@ -69,6 +70,45 @@ def router_cooldown_settings(spec: BenchmarkSpec) -> dict[str, Any]:
     `should_retry(404)` is false), even the only one of its model group: calls then answer 429
     without reaching upstream. With one deployment per model name that only hides the proxy."""
     return {"disable_cooldowns": True} if spec.litellm.cooldowns_disabled else {}
+
+
+def _high_throughput_settings(spec: BenchmarkSpec, config: dict[str, Any]) -> None:
+    """The config keys of LiteLLM's high-throughput profile that the spec switches on (none by default)."""
+    ht = spec.high_throughput
+    if ht.use_redis_transaction_buffer:
+        config["general_settings"]["use_redis_transaction_buffer"] = True
+    settings = config["litellm_settings"]
+    if ht.prometheus_callback:
+        settings["callbacks"] = ["prometheus"]  # OSS since 1.7x: integrations/prometheus.py has no premium check
+    if ht.json_logs:
+        settings["json_logs"] = True
+    if ht.request_timeout_s is not None:
+        settings["request_timeout"] = ht.request_timeout_s
+
+
+COLLECTOR_MODULE = "litellm.proxy.collector"
+
+
+def collector_start_script(spec: BenchmarkSpec) -> str:
+    """The proxy's start script (same config file and checks), ending in the spend-collector sidecar."""
+    prelude = start_script(spec).rsplit("exec docker/prod_entrypoint.sh", 1)[0]
+    return prelude + f'export CONFIG_FILE_PATH="$cfg"\nexec python3 -m {COLLECTOR_MODULE}\n'
+
+
+def high_throughput_environment(spec: BenchmarkSpec) -> dict[str, str]:
+    """LiteLLM's own switches for in-container PgBouncer, the collector push and the metrics process."""
+    ht = spec.high_throughput
+    env: dict[str, str] = {}
+    if ht.pgbouncer:
+        env["LITELLM_PGBOUNCER_ENABLED"] = "true"
+        env["LITELLM_PGBOUNCER_MAX_DB_CONNECTIONS"] = str(ht.pgbouncer_max_db_connections)
+        env["LITELLM_PGBOUNCER_MAX_CLIENT_CONN"] = str(ht.pgbouncer_max_client_conn)
+    if ht.spend_collector:
+        env["LITELLM_COLLECTOR_ENABLED"] = "true"
+        env["LITELLM_COLLECTOR_ADDRESS"] = f"tcp://127.0.0.1:{ht.collector_port}"
+    if ht.metrics_port is not None:
+        env["PROMETHEUS_METRICS_PORT"] = str(ht.metrics_port)
+    return env
 
 
 def litellm_config_yaml(spec: BenchmarkSpec) -> str:
@@ -146,4 +186,5 @@ def container_environment(spec: BenchmarkSpec) -> dict[str, str]:
         env["KEEPALIVE_TIMEOUT"] = str(spec.litellm.keepalive_timeout_s)
     if spec.litellm.max_requests_before_restart is not None:
         env["MAX_REQUESTS_BEFORE_RESTART"] = str(spec.litellm.max_requests_before_restart)
+    env.update(high_throughput_environment(spec))
     return env

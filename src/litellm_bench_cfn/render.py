@@ -26,6 +26,8 @@ SECTION_ORDER = (
 )
 TEMPLATE_BODY_LIMIT = 51_200
 """Bytes `aws cloudformation create-stack --template-body` accepts; larger ones go through S3."""
+TEMPLATE_URL_LIMIT = 1_000_000
+"""Bytes CloudFormation accepts from S3 (`--template-url`)."""
 
 
 class _Dumper(yaml.SafeDumper):

@@ -69,6 +69,11 @@ class LiteLLMParams(_Model):
         description=f"Upstream base URL, or `{BENCHMARK_API_BASE}` for the stack's fake OpenAI endpoint.",
     )
     rpm: Annotated[int, Field(ge=1)] | None = Field(None, description="Deployment RPM quota for routing.")
+    mock_response: Annotated[str, Field(min_length=1, max_length=1000)] | None = Field(
+        None,
+        description="LiteLLM's in-process mock: the proxy answers this text itself (streamed when asked) and "
+        "never calls api_base; what LiteLLM's high-throughput benchmark used.",
+    )
 
 
 class ModelDeployment(_Model):
@@ -310,6 +315,60 @@ class LoadTestSpec(_Model):
 ROLLING_MAXIMUM_PERCENT = 200
 """The service's rolling deployment (stack/compute.py) may run this share of the desired count at once."""
 
+
+class HighThroughputSpec(_Model):
+    """LiteLLM's high-throughput deployment profile (docs `proxy/high_throughput`, Helm chart 1.104.2)
+    translated to ECS Fargate. Every switch is off by default, so other profiles render unchanged;
+    profiles/high-throughput.yaml turns them on and says where ECS differs from Kubernetes."""
+
+    pgbouncer: bool = Field(
+        False,
+        description="LiteLLM's in-container PgBouncer (LITELLM_PGBOUNCER_ENABLED, litellm/proxy/db/pgbouncer.py): "
+        "transaction pooling on the task's loopback, DATABASE_URL rewritten with pgbouncer=true for Prisma.",
+    )
+    pgbouncer_max_db_connections: Annotated[int, Field(ge=1, le=100)] = Field(
+        8, description="PostgreSQL connections per task, shared by every worker (Helm profile: 8 per pod)."
+    )
+    pgbouncer_max_client_conn: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        1000, description="Client connections PgBouncer accepts from the workers (Helm profile: 1000)."
+    )
+    spend_collector: bool = Field(
+        False,
+        description="A `collector` sidecar container (python -m litellm.proxy.collector) that runs the spend "
+        "pipeline; the workers push events to it over loopback (LITELLM_COLLECTOR_ENABLED).",
+    )
+    collector_port: Port = 4002
+    metrics_port: Port | None = Field(
+        None,
+        description="--prometheus_metrics_port: LiteLLM serves /metrics from its own process on this port, "
+        "so a scrape never runs on an inference worker (unset: off).",
+    )
+    prometheus_callback: bool = Field(False, description="litellm_settings.callbacks: [prometheus].")
+    json_logs: bool = Field(False, description="litellm_settings.json_logs: true.")
+    use_redis_transaction_buffer: bool = Field(
+        False, description="general_settings.use_redis_transaction_buffer: spend updates queue in Redis."
+    )
+    request_timeout_s: Annotated[int, Field(ge=1, le=3600)] | None = Field(
+        None, description="litellm_settings.request_timeout (Helm profile: 600)."
+    )
+    stop_timeout_s: Annotated[int, Field(ge=2, le=120)] | None = Field(
+        None, description="Container StopTimeout: Fargate's cap is 120 s (Helm profile: 620 s grace)."
+    )
+    deployment_maximum_percent: Annotated[int, Field(ge=100, le=200)] | None = Field(
+        None, description="Rolling-update surge (Helm maxSurge 25 % = 125); minimum stays 100 (no capacity dip)."
+    )
+    requests_per_target_per_s: Annotated[float, Field(gt=0)] | None = Field(
+        None,
+        description="Also scale on ALBRequestCountPerTarget (requests/s per task; Helm profile: 83).",
+    )
+    offered_rps: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Requests/s the benchmark offers (3,000): sizes the ALB/NAT/task bandwidth checks."
+    )
+    request_kib: Annotated[int, Field(ge=1, le=10_240)] = Field(
+        300, description="Average request size in KiB (50K-100K-token prompts: ~300)."
+    )
+
+
 FAKE_ENDPOINT_RPS_PER_TASK = 5_000
 """Conservative capacity of one fake-endpoint task (one asyncio process on 1 vCPU); measured
 ~13,500 RPS per core on loopback. The process is single-threaded: more CPU per task adds nothing."""
@@ -365,6 +424,7 @@ class BenchmarkSpec(_Model):
     alarms: AlarmsSpec = AlarmsSpec()
     redis: RedisSpec = RedisSpec()
     harness: HarnessSpec = HarnessSpec()
+    high_throughput: HighThroughputSpec = HighThroughputSpec()
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> BenchmarkSpec:
@@ -406,13 +466,18 @@ class BenchmarkSpec(_Model):
         return self.scaling.max_tasks if self.scaling.enabled else self.tasks.desired_count
 
     @property
+    def rolling_maximum_percent(self) -> int:
+        """MaximumPercent of the service's rolling deployment (stack/compute.py)."""
+        return self.high_throughput.deployment_maximum_percent or ROLLING_MAXIMUM_PERCENT
+
+    @property
     def pool_tasks(self) -> int:
         """Tasks whose DB pools must fit the budget at once: scaling.max_tasks with autoscaling; a fixed
-        fleet twice over, since a rolling deployment (MaximumPercent 200) starts every replacement
-        before it stops the old tasks."""
+        fleet with the rolling deployment's surge, since it starts replacements before it stops the old
+        tasks."""
         if self.scaling.enabled:
             return self.scaling.max_tasks
-        return self.tasks.desired_count * ROLLING_MAXIMUM_PERCENT // 100
+        return self.tasks.desired_count * self.rolling_maximum_percent // 100
 
     @property
     def min_healthy_hosts(self) -> int:
@@ -420,6 +485,18 @@ class BenchmarkSpec(_Model):
         if self.alarms.min_healthy_hosts is not None:
             return self.alarms.min_healthy_hosts
         return min(2, self.fewest_tasks)
+
+    @property
+    def max_tasks_in_deployment(self) -> int:
+        """Tasks that can run at once: the most tasks plus the rolling update's surge."""
+        return self.most_tasks * self.rolling_maximum_percent // 100
+
+    @property
+    def db_connections_at_max(self) -> int:
+        """PostgreSQL connections the proxies may hold at once (PgBouncer caps them per task)."""
+        if self.high_throughput.pgbouncer:
+            return self.max_tasks_in_deployment * self.high_throughput.pgbouncer_max_db_connections
+        return self.pool_limit * self.pool_tasks * self.litellm.workers
 
     @property
     def pool_limit(self) -> int:
@@ -576,6 +653,8 @@ def _db_connection_budget(spec: BenchmarkSpec) -> Iterable[Violation]:
     if db.reserved_connections >= db.max_connections:
         yield "database.reserved_connections", "must be below database.max_connections"
         return
+    if spec.high_throughput.pgbouncer:
+        return  # the workers' pools end at the task's PgBouncer: _high_throughput checks its upstream side
     budget = spec.db_connection_budget
     per_worker = spec.litellm.database_connection_pool_limit
     if per_worker is None:
@@ -668,9 +747,10 @@ def _operations(spec: BenchmarkSpec) -> Iterable[Violation]:
                 f"{hosts} is above tasks.desired_count ({spec.tasks.desired_count}): the alarm would "
                 "always fire; lower it or raise tasks.desired_count",
             )
-    pools = spec.pool_limit * spec.pool_tasks * spec.litellm.workers
+    pools = spec.db_connections_at_max
     # Only for an otherwise valid DB: else the database rules already say what to fix.
     fits = not any(True for rule in (_db_instance_class, _db_connection_budget) for _ in rule(spec))
+    fits = fits and spec.db_connections_at_max <= spec.db_connection_budget
     if alarms.enabled and fits and alarms.db_connections_threshold(spec.database.max_connections) < pools:
         yield (
             "alarms.db_connections_fraction",
@@ -930,6 +1010,68 @@ def _keepalive(spec: BenchmarkSpec) -> Iterable[Violation]:
         )
 
 
+ALB_LCU_BYTES_PER_HOUR = 1 << 30
+"""One ALB LCU covers 1 GB of processed bytes per hour (EC2 targets)."""
+NAT_GATEWAY_GBITPS = 100
+"""A NAT gateway scales to 100 Gbit/s; the request path (ALB -> tasks) never crosses it."""
+TASK_INGRESS_MBITPS = 1000
+"""Conservative sustained ingress of one 4-vCPU Fargate task (AWS publishes no per-task figure)."""
+
+
+def request_gbitps(spec: BenchmarkSpec) -> float:
+    """Client -> ALB -> tasks bandwidth the benchmark offers (0 when offered_rps is unset)."""
+    ht = spec.high_throughput
+    return (ht.offered_rps or 0) * ht.request_kib * 1024 * 8 / 1e9
+
+
+def _high_throughput(spec: BenchmarkSpec) -> Iterable[Violation]:
+    ht, db = spec.high_throughput, spec.database
+    if ht.pgbouncer and db.reserved_connections < db.max_connections:
+        needed = spec.db_connections_at_max
+        if needed > spec.db_connection_budget:
+            yield (
+                "high_throughput.pgbouncer_max_db_connections",
+                f"{spec.max_tasks_in_deployment} tasks at scaling.max_tasks plus the deployment surge x "
+                f"{ht.pgbouncer_max_db_connections} = {needed} connections exceed max_connections "
+                f"{db.max_connections} less {db.reserved_connections} reserved ({spec.db_connection_budget}); "
+                f"use at most {spec.db_connection_budget // spec.max_tasks_in_deployment} or raise max_connections",
+            )
+        clients = spec.litellm.workers * spec.pool_limit + (1 if ht.spend_collector else 0) * spec.pool_limit
+        if clients > ht.pgbouncer_max_client_conn:
+            yield (
+                "high_throughput.pgbouncer_max_client_conn",
+                f"{spec.litellm.workers} workers x {spec.pool_limit} pool connections (+ the collector) = {clients} "
+                f"clients exceed {ht.pgbouncer_max_client_conn}; raise it or lower "
+                "litellm.database_connection_pool_limit",
+            )
+    if ht.use_redis_transaction_buffer and not spec.redis.enabled:
+        yield "high_throughput.use_redis_transaction_buffer", "needs Redis; set redis.enabled: true"
+    if ht.spend_collector and ht.collector_port in (spec.litellm.port, ht.metrics_port):
+        yield "high_throughput.collector_port", f"{ht.collector_port} is already used in the task; choose another"
+    if ht.metrics_port is not None and ht.metrics_port == spec.litellm.port:
+        yield "high_throughput.metrics_port", f"{ht.metrics_port} is the proxy's port; choose another"
+    if ht.metrics_port is not None and not ht.prometheus_callback:
+        yield "high_throughput.metrics_port", "serves nothing without prometheus_callback: true; set it or unset this"
+    if ht.stop_timeout_s is not None and ht.request_timeout_s is not None and ht.stop_timeout_s < 120:
+        yield (
+            "high_throughput.stop_timeout_s",
+            f"{ht.stop_timeout_s} s cuts long requests (request_timeout_s {ht.request_timeout_s}) sooner than "
+            "Fargate allows; use 120, the Fargate maximum",
+        )
+    gbitps = request_gbitps(spec)
+    if gbitps:
+        per_task_mbitps = gbitps * 1000 / spec.tasks.desired_count
+        if per_task_mbitps > TASK_INGRESS_MBITPS:
+            yield (
+                "tasks.desired_count",
+                f"{ht.offered_rps} RPS x {ht.request_kib} KiB = {gbitps:.1f} Gbit/s is {per_task_mbitps:.0f} Mbit/s "
+                f"per task, above the ~{TASK_INGRESS_MBITPS} Mbit/s a task sustains; run at least "
+                f"{-(-int(gbitps * 1000) // TASK_INGRESS_MBITPS)} tasks",
+            )
+        if gbitps > NAT_GATEWAY_GBITPS:
+            yield "high_throughput.offered_rps", f"{gbitps:.1f} Gbit/s exceeds what one NAT gateway carries"
+
+
 SPEC_RULES: tuple[Callable[[BenchmarkSpec], Iterable[Violation]], ...] = (
     _fargate_pair,
     _task_counts,
@@ -949,6 +1091,7 @@ SPEC_RULES: tuple[Callable[[BenchmarkSpec], Iterable[Violation]], ...] = (
     _names_in_the_template,
     _config_size,
     _keepalive,
+    _high_throughput,
 )
 
 

@@ -19,7 +19,7 @@ from .stack.outputs import add_outputs
 from .stack.parameters import add_parameters, parameter_groups, parameter_labels
 from .stack.redis import add_redis
 from .stack.rules import add_rules
-from .stack.scaling import add_autoscaling
+from .stack.scaling import add_autoscaling, add_request_count_scaling
 from .stack.secrets import add_secrets
 from .stack.security_groups import add_security_groups
 from .stack.service_discovery import HARNESS_PARAMETER_GROUPS, HARNESS_PARAMETER_LABELS, add_service_discovery
@@ -59,6 +59,7 @@ def build_template(spec: BenchmarkSpec) -> Template:
         template, spec, params, network, groups, balancer, database, secrets, roles, log_group, redis, discovery
     )
     add_autoscaling(template, spec.scaling, compute, params)
+    add_request_count_scaling(template, spec, balancer)
     add_monitoring(template, spec, options, balancer, database, compute)
     add_outputs(template, spec, balancer, compute, secrets, Ref(log_group))
     add_exports(template, network, groups, compute, balancer, secrets, discovery)

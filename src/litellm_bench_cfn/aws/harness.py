@@ -31,6 +31,8 @@ class RunPlan:
     workers: int | None = None  # None: the harness's LocustWorkers output
     web_ui: bool = False
     host: str | None = None  # None: the main stack's load balancer (the template's BENCH_TARGET)
+    api_key: str | None = None
+    """A virtual key for every Locust process (LITELLM_API_KEY; the high-throughput load uses it); None: master key."""
     start_timeout_s: int = 300
     margin_s: int = 600
     log_timeout_s: int = 90
@@ -194,6 +196,8 @@ def run_harness(
     }
     if plan.host:
         env["BENCH_TARGET"] = plan.host if plan.host.endswith("/") else plan.host + "/"
+    key_env = {"LITELLM_API_KEY": plan.api_key} if plan.api_key else {}
+    env.update(key_env)
     started = clock()
     (master,) = _run(ecs, info, info.master_task_definition, MASTER_CONTAINER, env, 1, public=plan.web_ui)
     say(f"Locust master started: {master}")
@@ -220,7 +224,7 @@ def run_harness(
                 public_ip = (described[0].get("Association") or {}).get("PublicIp") if described else None
                 if public_ip:
                     say(f"web UI: http://{public_ip}:{WEB_UI_PORT}/ (reachable from AllowedIngressCidr only)")
-        worker_env = {"BENCH_MASTER_HOST": ip}
+        worker_env = {"BENCH_MASTER_HOST": ip, **key_env}
         worker_arns: list[str] = []
         for batch in range(0, workers, RUN_TASK_BATCH):
             count = min(RUN_TASK_BATCH, workers - batch)

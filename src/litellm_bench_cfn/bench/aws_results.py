@@ -20,7 +20,7 @@ from typing import Any
 from ..harness_scripts import RESULTS_MARKER
 from .locust_run import LoadResult, LoadShape, result_from_files
 from .offered import COMPARABLE, OfferedLoad, offered_load, published_offered_load
-from .published import FOUR_INSTANCES, PUBLISHED_RPS_PER_WORKER
+from .published import FOUR_INSTANCES, HIGH_THROUGHPUT, PUBLISHED_RPS_PER_WORKER
 from .report import _ms
 
 RESULT_FILES = (
@@ -31,6 +31,7 @@ RESULT_FILES = (
     "overhead.json",
     "errors.txt",
     "run_report.html",
+    "ttft.json",
 )
 _BEGIN = re.compile(rf"{RESULTS_MARKER} BEGIN exit=(-?\d+) parts=(\d+)")
 _PART = re.compile(rf"{RESULTS_MARKER} (\d+) ([A-Za-z0-9+/=]+)")
@@ -102,6 +103,7 @@ def load_result(directory: Path, target: str, shape: LoadShape, exit_code: int, 
         wall_s=wall_s,
         exit_code=exit_code,
         locust_html=directory / "run_report.html",
+        ttft_json=directory / "ttft.json",
     )
 
 
@@ -199,6 +201,15 @@ def table(report: AwsBenchReport) -> str:
         out.append(
             f"flag: the proxy fleet changed during the run ({_fleet(before, False)} -> {_fleet(after, False)} "
             f"running, {_fleet(before, True)} -> {_fleet(after, True)} healthy): the result is not one fleet's"
+        )
+    if load.ttft_ms:  # the high-throughput load: TTFT of streamed requests, its own metric
+        ttft, published = load.ttft_ms, HIGH_THROUGHPUT
+        out.append(
+            f"TTFT of streamed requests (own metric, not counted as requests): {ttft.get('count')} samples, "
+            f"p50 {_ms(ttft.get('p50'))} / p95 {_ms(ttft.get('p95'))} / p99 {_ms(ttft.get('p99'))} ms; "
+            f"high-throughput test published: TTFT p50 {published.ttft_p50_ms:g} ms at {published.rps:g} RPS "
+            f"(its p50/p95/p99 {published.gateway_p50_ms:g}/{published.gateway_p95_ms:g}/"
+            f"{published.gateway_p99_ms:g} ms are server-side, from Prometheus: compare with /metrics, not above)"
         )
     if load.exit_code != 0:
         out.append(

@@ -21,6 +21,8 @@ from .progress import phase_progress
 STOP_TIMEOUT_S = 30
 """Users finish their request in flight when the run time ends, so every request sent is counted."""
 LOCUSTFILE = Path(__file__).resolve().parents[3] / "loadtest" / "locustfile.py"
+HIGH_THROUGHPUT_LOCUSTFILE = LOCUSTFILE.with_name("high_throughput.py")
+"""The high-throughput load (imports the guide's locustfile next to it)."""
 
 
 _WAIT_TIME = re.compile(r"^\s*wait_time\s*=\s*between\(\s*([0-9.]+)\s*,\s*([0-9.]+)\s*\)", re.MULTILINE)
@@ -81,12 +83,14 @@ class LoadResult:
     """Locust's own HTML report of this run (`--html`), when it wrote one."""
     users: dict[str, Any] | None = None
     """The locustfile's per-user summary (LOCUST_USERS_JSON): starved users, no-answer count..."""
+    ttft_ms: dict[str, Any] | None = None
+    """Time to first token of streamed requests (high-throughput load only): its own metric, not requests."""
 
 
-def locustfile_path() -> Path:
-    if not LOCUSTFILE.is_file():
-        raise FileNotFoundError(f"the locustfile is missing: {LOCUSTFILE}")
-    return LOCUSTFILE
+def locustfile_path(locustfile: Path = LOCUSTFILE) -> Path:
+    if not locustfile.is_file():
+        raise FileNotFoundError(f"the locustfile is missing: {locustfile}")
+    return locustfile
 
 
 def _num(value: str) -> float | None:
@@ -169,7 +173,7 @@ def run_locust(
     master_key: str,
     progress: Callable[[str], None] | None = None,
     extra_env: Mapping[str, str] | None = None,
-    locustfile: Path | None = None,
+    locustfile: Path = LOCUSTFILE,
 ) -> LoadResult:
     """Headless Locust against `host` for `shape`; stops by itself (run time + stop timeout)."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -179,7 +183,8 @@ def run_locust(
     errors_file = workdir / f"{name}_errors.txt"
     locust_html = workdir / f"{name}_locust.html"
     users_json = workdir / f"{name}_users.json"
-    for stale in (overhead_json, errors_file, stats_json, locust_html, users_json):
+    ttft_json = workdir / f"{name}_ttft.json"
+    for stale in (overhead_json, errors_file, stats_json, locust_html, users_json, ttft_json):
         stale.unlink(missing_ok=True)
     env = {
         **os.environ,
@@ -187,10 +192,11 @@ def run_locust(
         "LITELLM_OVERHEAD_JSON": str(overhead_json),
         "LOCUST_ERROR_FILE": str(errors_file),
         "LOCUST_USERS_JSON": str(users_json),
+        "LITELLM_TTFT_JSON": str(ttft_json),
         **(extra_env or {}),
     }
     argv = [
-        sys.executable, "-m", "locust", "-f", str(locustfile or locustfile_path()), "--headless",
+        sys.executable, "-m", "locust", "-f", str(locustfile_path(locustfile)), "--headless",
         "-u", str(shape.users), "-r", str(shape.spawn_rate), "-t", f"{shape.duration_s}s",
         "-H", host, "--csv", str(prefix), "--csv-full-history", "--only-summary",
         "--json-file", str(stats_json.with_suffix("")), "--html", str(locust_html),
@@ -240,6 +246,7 @@ def run_locust(
             exit_code=exit_code if exit_code is not None else -1,
             users_json=users_json,
             locust_html=locust_html,
+            ttft_json=ttft_json,
         )
     except (OSError, ValueError, KeyError):
         if interrupted is not None:  # files cut short by the stop: the phase has no result
@@ -264,6 +271,7 @@ def result_from_files(
     exit_code: int,
     locust_html: Path | None = None,
     users_json: Path | None = None,
+    ttft_json: Path | None = None,
 ) -> LoadResult:
     """A LoadResult from what one Locust run wrote (locally, or pulled back from an in-VPC master)."""
     totals = aggregate_stats(json.loads(stats_json.read_text()))
@@ -282,4 +290,5 @@ def result_from_files(
         history=read_history(history_csv),
         locust_html=str(locust_html) if locust_html is not None and locust_html.exists() else None,
         users=json.loads(users_json.read_text()) if users_json is not None and users_json.exists() else None,
+        ttft_ms=json.loads(ttft_json.read_text()) if ttft_json is not None and ttft_json.exists() else None,
     )

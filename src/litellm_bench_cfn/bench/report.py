@@ -121,6 +121,7 @@ def table(report: BenchReport) -> str:
             f"{rl['quota_rpm_total']} RPM (per deployment upstream: {rl['upstream_successes_per_deployment']}, "
             f"upstream 429s: {rl['upstream_429']})"
         )
+    out.extend(high_throughput_lines(report))
     acc = report.accounting
     if acc:
         verdict = "every request accounted for" if acc["balanced"] else "MISMATCH"
@@ -143,6 +144,24 @@ def table(report: BenchReport) -> str:
     else:
         out.append("flags: none (neither the proxy, Locust nor the fake endpoint saturated)")
     return "\n".join(out)
+
+
+def high_throughput_lines(report: BenchReport) -> list[str]:
+    """TTFT (its own metric, not in the request counts), RPS per worker and CPU per request."""
+    ht = report.high_throughput
+    if not ht:
+        return []
+    ttft, pub = ht["ttft_ms"], ht["published"]
+    cpu = ht["proxy_cpu_ms_per_request"]
+    return [
+        f"high-throughput ({ht['upstream']} upstream; prompts 50K/75K/100K tokens, half streamed, max_tokens 16; "
+        f"{ht['offered_rps']} users x 1 req/s offered):",
+        f"  TTFT of streamed requests (own metric, not counted as requests): {ttft['count'] or 0} samples, "
+        f"p50 {_ms(ttft['p50'])} / p95 {_ms(ttft['p95'])} / p99 {_ms(ttft['p99'])} ms "
+        f"(published p50 {_ms(pub['ttft_p50_ms'])} ms)",
+        f"  RPS per worker {ht['rps_per_worker']:.1f} (published {pub['rps_per_worker']:g}: {pub['rps']:g} RPS over "
+        f"132 workers); proxy CPU per request {'-' if cpu is None else f'{cpu:.1f}'} ms",
+    ]
 
 
 def html_report(report: BenchReport, base: Path | None = None) -> str:

@@ -15,10 +15,10 @@ from typing import Any
 from ..processes import Interrupted, cpu_seconds
 from ..versions import LITELLM_VERSION, LOCUST_VERSION
 from .local_stack import ProxyVariant, RunningStack, load_template, running_stack
-from .locust_run import LoadResult, LoadShape, run_locust
-from .published import FOUR_INSTANCES, PUBLISHED_RPS_PER_WORKER
+from .locust_run import HIGH_THROUGHPUT_LOCUSTFILE, LOCUSTFILE, LoadResult, LoadShape, run_locust
+from .published import FOUR_INSTANCES, HIGH_THROUGHPUT, PUBLISHED_RPS_PER_WORKER
 
-SCENARIOS = ("guide", "rate-limited")
+SCENARIOS = ("guide", "rate-limited", "high-throughput")
 RATE_LIMIT_DEPLOYMENTS = ("deployment-a", "deployment-b")
 SATURATION = 0.85
 """A process using this share of the CPU it can use counts as the limit."""
@@ -40,6 +40,8 @@ class BenchOptions:
     variant: ProxyVariant = field(default_factory=ProxyVariant)
     upstream_latency_ms: float = 0.0
     """The fake endpoint answers after this delay (its --delay-ms): an upstream over a network."""
+    upstream: str = ""
+    """high-throughput only: "mock" (default) or "fake-endpoint"; see HIGH_THROUGHPUT_UPSTREAMS."""
 
 
 @dataclass
@@ -85,6 +87,7 @@ class BenchReport:
     """Why the run stopped early (e.g. "interrupted by SIGTERM during the proxy phase"); None if complete."""
     competing: list[dict[str, Any]] = field(default_factory=list)
     """Other benchmarks seen running on this machine during the run (see bench/concurrency.py)."""
+    high_throughput: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True, default=str)
@@ -130,7 +133,13 @@ def machine_busy_seconds() -> float:
 
 
 def _phase(
-    name: str, stack: RunningStack, host: str, shape: LoadShape, options: BenchOptions, say: Callable[[str], None]
+    name: str,
+    stack: RunningStack,
+    host: str,
+    shape: LoadShape,
+    options: BenchOptions,
+    say: Callable[[str], None],
+    locustfile: Path = LOCUSTFILE,
 ) -> PhaseResult:
     reset_fake_stats(stack)
     before = _stack_cpu(stack)
@@ -153,7 +162,9 @@ def _phase(
         return PhaseResult(name=name, load=load, cpu_s=cpu, upstream=upstream, machine=machine)
 
     try:
-        load = run_locust(host, shape, options.workdir, name=name, master_key=stack.master_key, progress=say)
+        load = run_locust(
+            host, shape, options.workdir, name=name, master_key=stack.master_key, progress=say, locustfile=locustfile
+        )
     except Interrupted as exc:
         if isinstance(exc.partial, LoadResult):
             exc.partial = measured(exc.partial)
@@ -333,6 +344,8 @@ def run_bench(
 
     if options.scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {options.scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    high_throughput = options.scenario == "high-throughput"
+    upstream = high_throughput_upstream(options)
     template = load_template(options.template)
     options.workdir.mkdir(parents=True, exist_ok=True)
     shape = LoadShape(options.users, options.spawn_rate, options.duration_s)
@@ -355,12 +368,12 @@ def run_bench(
             workers=options.workers,
             variant=options.variant,
             fake_args=fake_args,
-            model_list_factory=rate_limited_models if rate_limited else None,
+            model_list_factory=rate_limited_models if rate_limited else mock_models if upstream == "mock" else None,
         ) as stack:
             boot_seconds = stack.boot_seconds
             workers_up = len(stack.worker_pids)
             say(f"proxy ready in {stack.boot_seconds:.1f}s at {stack.proxy_url} ({workers_up} worker(s) up)")
-            if options.baseline_duration_s > 0 and not rate_limited:
+            if options.baseline_duration_s > 0 and not rate_limited and not high_throughput:
                 step = "direct baseline"
                 seconds = options.baseline_duration_s
                 say(f"direct baseline: {options.users} users straight to the fake endpoint for {seconds}s")
@@ -368,7 +381,8 @@ def run_bench(
                 baseline = _phase("direct", stack, f"{stack.fake_url}/", base_shape, options, say)
             step = "proxy phase"
             say(f"through the proxy: {options.users} users, spawn {options.spawn_rate:g}/s, {options.duration_s}s")
-            proxy = _phase("proxy", stack, f"{stack.proxy_url}/", shape, options, say)
+            locustfile = HIGH_THROUGHPUT_LOCUSTFILE if high_throughput else LOCUSTFILE
+            proxy = _phase("proxy", stack, f"{stack.proxy_url}/", shape, options, say, locustfile=locustfile)
             own = {p.pid for p in stack.processes()}
             seen += [c for c in other_benchmarks(own) if c["pid"] not in {s["pid"] for s in seen}]
     except Interrupted as exc:
@@ -410,6 +424,8 @@ def _report(
         for key in ("p50", "p95", "p99", "avg"):
             through, direct = proxy.load.latency_ms.get(key), baseline.load.latency_ms.get(key)
             overhead[key] = None if through is None or direct is None else round(through - direct, 2)
+    high_throughput = options.scenario == "high-throughput"
+    upstream = high_throughput_upstream(options)
     flags = saturation_flags(proxy, options.workers) + user_flags(proxy)
     if competing:
         flags.append(
@@ -418,14 +434,15 @@ def _report(
         )
     return BenchReport(
         machine=machine_facts(),
-        options=_options_record(options),
+        options={**_options_record(options), **({"upstream": upstream} if high_throughput else {})},
         boot_seconds=boot_seconds,
         baseline=baseline,
         proxy=proxy,
         flags=flags,
         measured_overhead_ms=overhead,
         rate_limit=rate_limit_summary(proxy, options) if rate_limited else None,
-        accounting=accounting(proxy),
+        accounting=accounting(proxy) if upstream != "mock" else {},
+        high_throughput=high_throughput_summary(proxy, options, upstream) if high_throughput else None,
         published={
             **asdict(FOUR_INSTANCES),
             "rps_per_worker": round(PUBLISHED_RPS_PER_WORKER, 1),
@@ -433,3 +450,62 @@ def _report(
         partial=partial,
         competing=competing,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# high-throughput scenario (LiteLLM's 3,000 RPS test, scaled to this machine)
+# --------------------------------------------------------------------------------------------
+
+HIGH_THROUGHPUT_UPSTREAMS = ("mock", "fake-endpoint")
+"""mock: LiteLLM's in-process mock (`mock_response` in litellm_params), what the published test used;
+fake-endpoint: the product's fake OpenAI endpoint over loopback HTTP, like the guide's test."""
+MOCK_RESPONSE = "Hello there, how may I assist you today?"
+
+
+def high_throughput_upstream(options: BenchOptions) -> str:
+    """The model behind the proxy: "" for the guide and rate-limited scenarios (the fake endpoint)."""
+    if options.scenario != "high-throughput":
+        if options.upstream:
+            raise ValueError("--upstream: only the high-throughput scenario takes it")
+        return ""
+    upstream = options.upstream or "mock"
+    if upstream not in HIGH_THROUGHPUT_UPSTREAMS:
+        raise ValueError(f"--upstream: unknown {upstream!r}; choose one of {', '.join(HIGH_THROUGHPUT_UPSTREAMS)}")
+    return upstream
+
+
+def mock_models(_fake_url: str) -> list[dict[str, Any]]:
+    """The benchmark's model served by LiteLLM's in-process mock: no HTTP call leaves the proxy.
+
+    litellm.main.completion returns mock_completion() before any provider code when
+    `mock_response` is set; it streams for stream=true and takes the prompt tokens counted at
+    budget admission as its usage, so auth, budget, token counting and spend tracking still run."""
+    return [
+        {
+            "model_name": "fake-openai-endpoint",
+            "litellm_params": {"model": "openai/any", "api_key": "test", "mock_response": MOCK_RESPONSE},
+        }
+    ]
+
+
+def high_throughput_summary(phase: PhaseResult, options: BenchOptions, upstream: str) -> dict[str, Any]:
+    """TTFT (its own metric), RPS per worker and CPU per request, beside the published figures."""
+    load = phase.load
+    ttft = load.ttft_ms or {}
+    successes = load.requests - load.failures
+    return {
+        "upstream": upstream,
+        "ttft_ms": {key: ttft.get(key) for key in ("count", "p50", "p95", "p99", "avg")},
+        "rps": round(load.rps, 2),
+        "rps_per_worker": round(load.rps / max(options.workers, 1), 2),
+        "proxy_cpu_ms_per_request": round(1000 * phase.cpu_s.get("proxy", 0.0) / successes, 1) if successes else None,
+        "offered_rps": options.users,
+        "published": {
+            "rps": HIGH_THROUGHPUT.rps,
+            "rps_per_worker": round(HIGH_THROUGHPUT.rps_per_worker, 1),
+            "gateway_p50_ms": HIGH_THROUGHPUT.gateway_p50_ms,
+            "gateway_p95_ms": HIGH_THROUGHPUT.gateway_p95_ms,
+            "gateway_p99_ms": HIGH_THROUGHPUT.gateway_p99_ms,
+            "ttft_p50_ms": HIGH_THROUGHPUT.ttft_p50_ms,
+        },
+    }

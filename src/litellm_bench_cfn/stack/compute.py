@@ -48,11 +48,11 @@ def database_host(database: Database) -> Join:
     return Join(":", [GetAtt(database.instance, "Endpoint.Address"), GetAtt(database.instance, "Endpoint.Port")])
 
 
-def rolling_deployment() -> ecs.DeploymentConfiguration:
+def rolling_deployment(maximum_percent: int = ROLLING_MAXIMUM_PERCENT) -> ecs.DeploymentConfiguration:
     """Full capacity during a rollout, and back to the last good revision if the new one fails."""
     return ecs.DeploymentConfiguration(
         MinimumHealthyPercent=100,
-        MaximumPercent=ROLLING_MAXIMUM_PERCENT,
+        MaximumPercent=maximum_percent,
         DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
     )
 
@@ -219,8 +219,35 @@ def proxy_container(
             StartPeriod=chc.start_period_s,
         ),
         Ulimits=[ecs.Ulimit(Name="nofile", SoftLimit=65536, HardLimit=65536)],
-        StopTimeout=30,
+        StopTimeout=spec.high_throughput.stop_timeout_s or 30,
         LogConfiguration=_log_configuration(log_group, "litellm"),
+    )
+
+
+COLLECTOR_CONTAINER = "collector"
+
+
+def collector_container(
+    proxy: ecs.ContainerDefinition, spec: BenchmarkSpec, log_group: logs.LogGroup
+) -> ecs.ContainerDefinition:
+    """LiteLLM's spend-collector sidecar: the proxy's image, environment and secrets, its own process.
+
+    It shares the task's network namespace (awsvpc), so the workers reach it, and it reaches the
+    proxy container's PgBouncer, on 127.0.0.1 as in a Kubernetes pod. Essential: a dead collector
+    would make every worker fall back to in-process spend tracking unnoticed."""
+    environment = [e for e in proxy.Environment if e.Name != "LITELLM_COLLECTOR_ENABLED"]
+    environment.append(ecs.Environment(Name="LITELLM_JOB_ROLE", Value="collector"))
+    return ecs.ContainerDefinition(
+        Name=COLLECTOR_CONTAINER,
+        Image=spec.litellm.image,
+        Essential=True,
+        EntryPoint=["/bin/sh", "-c"],
+        Command=[proxy_config.collector_start_script(spec)],
+        Environment=sorted(environment, key=lambda e: e.Name),
+        Secrets=proxy.Secrets,
+        DependsOn=[ecs.ContainerDependency(ContainerName=PROXY_CONTAINER, Condition="START")],
+        StopTimeout=spec.high_throughput.stop_timeout_s or 30,
+        LogConfiguration=_log_configuration(log_group, COLLECTOR_CONTAINER),
     )
 
 
@@ -239,6 +266,8 @@ def add_compute(
     discovery: ServiceDiscovery | None = None,
 ) -> Compute:
     containers = [proxy_container(spec, params, secrets, database, log_group, redis, discovery)]
+    if spec.high_throughput.spend_collector:
+        containers.append(collector_container(containers[0], spec, log_group))
     if spec.migrations.mode == "init_container":
         containers.insert(0, migrations_container(spec, secrets, database, log_group))
     # Every container that opens a DB connection verifies the RDS certificate (stack/database_tls.py).
@@ -276,7 +305,7 @@ def add_compute(
             # A real start: migrations (init container or in the proxy), then workers booting.
             HealthCheckGracePeriodSeconds=spec.container_health_check.start_period_s
             + spec.migrations.expected_duration_s,
-            DeploymentConfiguration=rolling_deployment(),
+            DeploymentConfiguration=rolling_deployment(spec.rolling_maximum_percent),
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
                     AssignPublicIp="DISABLED",

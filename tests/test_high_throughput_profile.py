@@ -91,7 +91,7 @@ def test_other_profiles_get_none_of_it(resources: dict[str, Any]) -> None:
     rendered = render_dict(spec)["Resources"]
     assert "ProxyRequestCountScalingPolicy" not in rendered
     defs = rendered["ProxyTaskDefinition"]["Properties"]["ContainerDefinitions"]
-    assert [c["Name"] for c in defs] == ["migrations", "litellm"]
+    assert [c["Name"] for c in defs] == ["rds-ca-bundle", "migrations", "litellm"]
     assert rendered["ProxyService"]["Properties"]["DeploymentConfiguration"]["MaximumPercent"] == 200
     assert not any(e["Name"].startswith(("LITELLM_PGBOUNCER", "LITELLM_COLLECTOR")) for e in defs[1]["Environment"])
 
@@ -212,7 +212,9 @@ def test_harness_worker_runs_the_load_of_its_profile(tmp_path: Path, harness: Pa
     stub.chmod(0o755)
     environment = {e["Name"]: e["Value"] for e in container["Environment"] if isinstance(e["Value"], str)}
     environment.update(
-        PATH=f"{stub.parent}:/usr/bin:/bin",
+        # python3 is this venv's (Locust installed, as in the task's image after its pip step): the
+        # script's install step then has nothing to do and never reaches for the network.
+        PATH=f"{stub.parent}:{Path(sys.executable).parent}:/usr/bin:/bin",
         TMPDIR=str(tmp_path),
         LITELLM_MASTER_KEY_SECRET="x" * 20,
         BENCH_MASTER_HOST="10.0.0.9",

@@ -81,7 +81,14 @@ def add_parameters(template: Template, spec: BenchmarkSpec, benchmark_api_base_d
             f"{spec.tasks.desired_count}). At most {max_tasks}: the DB connection pools are sized for "
             f"{spec.pool_tasks} tasks at once, a rolling deployment's replacements included."
         )
-    desired = add("DesiredTaskCount", Default=spec.tasks.desired_count, Description=desired_text, **count_bounds)
+    if spec.fewest_tasks_for_bandwidth > 1:
+        desired_text += f" At least {spec.fewest_tasks_for_bandwidth}: the benchmark's request bandwidth needs them."
+    desired = add(
+        "DesiredTaskCount",
+        Default=spec.tasks.desired_count,
+        Description=desired_text,
+        **{**count_bounds, "MinValue": spec.fewest_tasks_for_bandwidth},
+    )
     min_count = max_count = None
     if autoscaling:
         min_count = add(

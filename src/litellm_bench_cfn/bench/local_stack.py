@@ -10,6 +10,8 @@ What differs from ECS, and why:
 - a template whose proxy uses Redis gets a private `redis-server` (free loopback port, generated
   password, no persistence) as REDIS_HOST/PORT/PASSWORD, without TLS (REDIS_SSL=False):
   ElastiCache's in-transit encryption has no local counterpart;
+- under uvicorn, `--log_config` makes uvicorn's own start-up lines visible (with the worker's pid)
+  so the ready check can wait for every worker; its access log stays off (UVICORN_STARTUP_LOG_CONFIG);
 - no database: the DB path needs Prisma engine binaries that are downloaded at run time from a
   host this machine cannot reach, so the `DATABASE_*` variables are dropped (LiteLLM then runs
   without a DB, which it supports). Everything else (config text, start script, flags, LiteLLM
@@ -18,6 +20,7 @@ What differs from ECS, and why:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -262,6 +265,22 @@ def wait_tcp(process: ManagedProcess, port: int, timeout: float) -> None:
     raise ProcessFailed(f"{process.name}: port {port} not open within {timeout:.0f}s:\n{process.log_tail()}")
 
 
+NON_UVICORN_SERVERS = ("--run_gunicorn", "--run_granian", "--run_hypercorn")
+UVICORN_STARTUP_LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"worker": {"format": "[%(process)d] [%(levelname)s] %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "worker", "stream": "ext://sys.stderr"}},
+    "loggers": {
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+    },
+}
+"""Locally only: uvicorn's own start-up lines at INFO with the worker's pid, so the ready check can
+see every worker finish starting (LITELLM_LOG=ERROR would silence them). Its access log stays
+off: nothing is logged per request, so the measured proxy does the same work as in ECS."""
+
+
 def ready_worker_pids(proxy: ManagedProcess) -> set[int]:
     """Live workers of the proxy that logged the end of their start-up (uvicorn's line, once per worker).
 
@@ -345,7 +364,13 @@ def proxy_process(
             "NUM_WORKERS": str(workers),
         }
     )
-    return ManagedProcess("litellm proxy", launch.argv, env=env, cwd=root, log_path=workdir / "proxy.log")
+    argv = list(launch.argv)
+    if not any(flag in argv[-1] for flag in NON_UVICORN_SERVERS):
+        log_config = root / "uvicorn-log.json"
+        log_config.write_text(json.dumps(UVICORN_STARTUP_LOG_CONFIG))
+        # The exec line ends the start script: the flag goes at its end, like a variant's.
+        argv[-1] = f"{argv[-1].rstrip()} --log_config {log_config}\n"
+    return ManagedProcess("litellm proxy", tuple(argv), env=env, cwd=root, log_path=workdir / "proxy.log")
 
 
 @contextmanager

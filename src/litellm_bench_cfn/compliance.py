@@ -22,6 +22,8 @@ from typing import Any, Literal
 import yaml
 
 from . import catalog
+from .cfn_reader import Resolver, TemplateResolutionError, load_cfn_yaml
+from .cfn_reader import is_template as is_template  # re-exported: the CLI asks compliance
 from .proxy_config import CONFIG_ENV
 from .render import template_to_dict
 from .spec import BenchmarkSpec, SpecError, parse_spec_text
@@ -86,38 +88,13 @@ class StackFacts:
 # ---------------------------------------------------------------- reading a template
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Also reads short-form intrinsics (`!Ref X`, `!GetAtt A.B`) as their long form."""
-
-
-def _short_form(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{tag_suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _short_form)
-
-
 def load_document(text: str, source: str) -> Any:
     try:
-        return yaml.load(text, Loader=_CfnLoader)
+        return load_cfn_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
         raise SpecError([f"{where}: not valid YAML or JSON ({getattr(exc, 'problem', exc)})"]) from None
-
-
-def is_template(document: Any) -> bool:
-    return isinstance(document, dict) and ("Resources" in document or "AWSTemplateFormatVersion" in document)
 
 
 def _int(value: Any) -> int | None:
@@ -182,8 +159,6 @@ def facts_from_template(doc: dict[str, Any]) -> StackFacts:
         if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in params:
             return params[value["Ref"]].get("Default")
         if isinstance(value, dict) and set(value) == {"Fn::If"}:  # e.g. InVpcFakeEndpoint, on defaults
-            from .task_runtime import Resolver, TemplateResolutionError
-
             try:
                 return Resolver(doc).resolve(value)
             except (TemplateResolutionError, KeyError, TypeError, ValueError):

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..cfn_reader import load_cfn_yaml
 from ..render import TEMPLATE_BODY_LIMIT
 from .clients import EXIT_BAD_INPUT, AwsError, AwsTarget, describe_error
 from .launch import object_url
@@ -214,7 +215,7 @@ class DeployRequest:
 def preflight(template: Path, overrides: Mapping[str, str]) -> None:
     """What CloudFormation would reject about these parameters, before any AWS call (exit 2)."""
     try:
-        document = yaml.safe_load(template.read_text(encoding="utf-8"))
+        document = load_cfn_yaml(template.read_text(encoding="utf-8"))
         if not isinstance(document, dict):
             raise ValueError("not a CloudFormation template (its top level is not a mapping)")
         problems = check_parameters(document, overrides)

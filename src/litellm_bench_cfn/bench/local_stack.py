@@ -34,10 +34,11 @@ from typing import Any
 import yaml
 
 from .. import proxy_config
+from ..cfn_reader import Resolver, TemplateResolutionError, load_cfn_yaml
 from ..processes import ManagedProcess, ProcessFailed, free_port
 from ..stack import redis as stack_redis
 from ..stack.compute import PROXY_CONTAINER
-from ..task_runtime import ContainerLaunch, Resolver, TemplateResolutionError, container_launch
+from ..task_runtime import ContainerLaunch, container_launch
 from .litellm_versions import litellm_bin_dir
 
 PROXY_TASK_DEFINITION = "ProxyTaskDefinition"
@@ -71,7 +72,7 @@ class TemplateError(ValueError):
 def load_template(path: Path) -> dict[str, Any]:
     """The template as a dict, or a one-line TemplateError saying what the file is instead."""
     try:
-        document = yaml.safe_load(path.read_text())
+        document = load_cfn_yaml(path.read_text())
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"--template: cannot read {path}: {exc}") from exc
     except yaml.YAMLError as exc:

@@ -4,8 +4,9 @@ The rows are seed 000's tables (hardware, database, model, load test, configurat
 optional features), with the values REFERENCE.md settles (db.r6g.xlarge-class DB, `openai/any`,
 `between(0.5, 1)`). Everything is read from the template itself: parameter defaults, the task
 definition, the LiteLLM config (the `LITELLM_CONFIG_YAML` environment value of the proxy
-container), the DB instance and its parameter group, the `LoadTestCommand` output; the Locust
-wait time from `loadtest/locustfile.py`. A spec is rendered first, its `load_test` section read.
+container), the DB instance and its parameter group, the load shape build_template records in the
+template's `LitellmBenchCfn` Metadata; the Locust wait time from `loadtest/locustfile.py`. A spec
+is rendered first.
 
 Statuses: MATCH (as the guide), EXCEEDS (more than the guide asks), DIFFERS (less or other),
 INFO (optional feature, never fails). Compliant = every required row MATCH or EXCEEDS.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ import yaml
 from . import catalog
 from .cfn_reader import Resolver, TemplateResolutionError, load_cfn_yaml
 from .cfn_reader import is_template as is_template  # re-exported: the CLI asks compliance
+from .names import LOAD_TEST_METADATA, TOOL_METADATA
 from .proxy_config import CONFIG_ENV
 from .render import template_to_dict
 from .spec import BenchmarkSpec, SpecError, parse_spec_text
@@ -133,22 +135,18 @@ def _flag(command: str, name: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _load_test_from_outputs(doc: dict[str, Any]) -> LoadTest:
-    output = doc.get("Outputs", {}).get("LoadTestCommand", {}).get("Value")
-    if isinstance(output, dict) and "Fn::Sub" in output:
-        sub = output["Fn::Sub"]
-        output = sub[0] if isinstance(sub, list) else sub
-    text = output if isinstance(output, str) else ""
-    users = re.search(r"(?:-u|--users)[ =](\d+)", text)
-    rate = re.search(r"(?:-r|--spawn-rate)[ =]([\d.]+)", text)
-    run = re.search(r"(?:-t|--run-time)[ =](\d+)([smh]?)", text)
-    duration = None
-    if run:
-        duration = int(run.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[run.group(2)]
+def _load_test_from_metadata(doc: dict[str, Any]) -> LoadTest:
+    """The load shape build_template recorded in the template's Metadata (absent: nothing known)."""
+    metadata = doc.get("Metadata")
+    tool = metadata.get(TOOL_METADATA) if isinstance(metadata, dict) else None
+    shape = tool.get(LOAD_TEST_METADATA) if isinstance(tool, dict) else None
+    if not isinstance(shape, dict):
+        shape = {}
+    rate = shape.get("spawn_rate")
     return LoadTest(
-        users=int(users.group(1)) if users else None,
-        spawn_rate=float(rate.group(1)) if rate else None,
-        duration_s=duration,
+        users=_int(shape.get("users")),
+        spawn_rate=float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None,
+        duration_s=_int(shape.get("duration_s")),
     )
 
 
@@ -230,15 +228,13 @@ def facts_from_template(doc: dict[str, Any]) -> StackFacts:
         secret_names=secrets,
         command=command,
         api_base_default=api_base_default,
-        load_test=_load_test_from_outputs(doc),
+        load_test=_load_test_from_metadata(doc),
         has_redis_resource=bool(_resources_of(doc, "AWS::ElastiCache::ReplicationGroup")),
     )
 
 
 def facts_from_spec(spec: BenchmarkSpec) -> StackFacts:
-    facts = facts_from_template(template_to_dict(build_template(spec)))
-    lt = spec.load_test
-    return replace(facts, load_test=LoadTest(lt.users, lt.spawn_rate, lt.duration_s))
+    return facts_from_template(template_to_dict(build_template(spec)))
 
 
 WAIT_TIME = re.compile(r"wait_time\s*=\s*(between|constant)\(\s*([0-9.]+)\s*(?:,\s*([0-9.]+)\s*)?\)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from troposphere import Ref, Template
 
+from .names import LOAD_TEST_METADATA, TOOL_METADATA
 from .spec import BenchmarkSpec
 from .stack.compute import add_compute
 from .stack.console import console_interface
@@ -27,17 +28,20 @@ from .stack.service_discovery import HARNESS_PARAMETER_GROUPS, HARNESS_PARAMETER
 GUIDE_FAKE_ENDPOINT = "https://exampleopenaiendpoint-production.up.railway.app/"
 
 
-def _console_interface(template: Template, autoscaling: bool) -> None:
-    """Groups and labels of the parameters this template has (an option that is off has none)."""
+def _metadata(template: Template, spec: BenchmarkSpec) -> None:
+    """The console's groups and labels of the parameters this template has (an option that is off has none),
+    and the load shape the stack was built for, read back by compliance."""
+    autoscaling = spec.scaling.enabled
     present = template.parameters
     groups = (*parameter_groups(autoscaling), *OPTION_PARAMETER_GROUPS, *HARNESS_PARAMETER_GROUPS)
     labels = {**parameter_labels(autoscaling), **OPTION_PARAMETER_LABELS, **HARNESS_PARAMETER_LABELS}
     kept = [(label, [n for n in names if n in present]) for label, names in groups]
-    template.set_metadata(
-        console_interface(
-            [(label, names) for label, names in kept if names], {n: t for n, t in labels.items() if n in present}
-        )
+    interface = console_interface(
+        [(label, names) for label, names in kept if names], {n: t for n, t in labels.items() if n in present}
     )
+    lt = spec.load_test
+    load_test = {"users": lt.users, "spawn_rate": float(lt.spawn_rate), "duration_s": lt.duration_s}
+    template.set_metadata({**interface, TOOL_METADATA: {LOAD_TEST_METADATA: load_test}})
 
 
 def build_template(spec: BenchmarkSpec) -> Template:
@@ -63,5 +67,5 @@ def build_template(spec: BenchmarkSpec) -> Template:
     add_monitoring(template, spec, options, balancer, database, compute)
     add_outputs(template, spec, balancer, compute, secrets, Ref(log_group))
     add_exports(template, network, groups, compute, balancer, secrets, discovery)
-    _console_interface(template, spec.scaling.enabled)
+    _metadata(template, spec)
     return template

@@ -25,7 +25,7 @@ import yaml
 from . import catalog
 from .cfn_reader import Resolver, TemplateResolutionError, load_cfn_yaml
 from .cfn_reader import is_template as is_template  # re-exported: the CLI asks compliance
-from .names import LOAD_TEST_METADATA, TOOL_METADATA
+from .names import DATABASE_PASSWORD_ENV, LOAD_TEST_METADATA, TOOL_METADATA
 from .proxy_config import CONFIG_ENV
 from .render import template_to_dict
 from .spec import BenchmarkSpec, SpecError, parse_spec_text
@@ -391,9 +391,9 @@ def _settings(f: StackFacts) -> list[Row]:
     elif _env_provided(f, "DATABASE_URL"):
         db_found, db_ok = "DATABASE_URL", True
     else:
-        parts = ("DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_PASSWORD", "DATABASE_NAME")
+        parts = ("DATABASE_HOST", "DATABASE_USERNAME", DATABASE_PASSWORD_ENV, "DATABASE_NAME")
         db_ok = all(_env_provided(f, p) for p in parts)
-        secret = " (password from Secrets Manager)" if "DATABASE_PASSWORD" in f.secret_names else ""
+        secret = " (password from Secrets Manager)" if DATABASE_PASSWORD_ENV in f.secret_names else ""
         db_found = f"{', '.join(parts)}{secret}" if db_ok else "no database connection in the environment"
     debug = "--detailed_debug" in f.command or str(f.env.get("LITELLM_LOG", "")).upper() == "DEBUG"
     store = general.get("store_model_in_db")

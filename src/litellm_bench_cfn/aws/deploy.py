@@ -26,6 +26,7 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..cfn_reader import load_cfn_yaml
+from ..names import LOAD_BALANCER_URL_OUTPUT
 from ..render import TEMPLATE_BODY_LIMIT
 from .clients import EXIT_BAD_INPUT, AwsError, AwsTarget, describe_error
 from .launch import object_url
@@ -507,7 +508,7 @@ def smoke(session: StackSession, request: SmokeRequest) -> int:
     url, secret_id = request.url, request.secret_id
     if not url or not secret_id:
         found = dict(ordered_outputs(session))
-        url = url or found.get("LoadBalancerUrl")
+        url = url or found.get(LOAD_BALANCER_URL_OUTPUT)
         secret_id = secret_id or found.get("MasterKeySecretArn")
     if not url:
         raise AwsError(f"no LoadBalancerUrl output on {session.stack_name}; pass --url", EXIT_BAD_INPUT)

@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..names import LOAD_BALANCER_URL_OUTPUT, MASTER_KEY_SECRET
 from .clients import AwsError, AwsTarget
 
 MASTER_KEY_PREFIX = "sk-"
@@ -19,7 +20,7 @@ SERVICE_TYPE = "AWS::ECS::Service"
 CLUSTER_TYPE = "AWS::ECS::Cluster"
 TARGET_GROUP_TYPE = "AWS::ElasticLoadBalancingV2::TargetGroup"
 SECRET_TYPE = "AWS::SecretsManager::Secret"
-MASTER_KEY_SECRET_ID = "MasterKeySecret"
+MASTER_KEY_SECRET_ID = MASTER_KEY_SECRET
 """Logical ID of the master-key secret (public API of the template)."""
 
 
@@ -149,7 +150,7 @@ def verify(
         check_ecs_service(target.client("ecs"), resources, outputs),
         check_targets(target.client("elbv2"), resources),
     ]
-    base = url or outputs.get("LoadBalancerUrl")
+    base = url or outputs.get(LOAD_BALANCER_URL_OUTPUT)
     if not base:
         checks.append(Check("proxy /v1/models", None, "no LoadBalancerUrl output (pass --url)"))
         return checks

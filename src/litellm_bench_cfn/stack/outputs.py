@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Output, Ref, Sub, Template
 
+from ..names import LOAD_BALANCER_URL_OUTPUT
 from ..spec import BenchmarkSpec
 from .compute import Compute
 from .load_balancer import LoadBalancer
@@ -27,7 +28,7 @@ def add_outputs(
     model = spec.litellm.models[0].model_name
     lt = spec.load_test
     outputs = [
-        Output("LoadBalancerUrl", Description="Base URL of the LiteLLM proxy (the load balancer).", Value=url),
+        Output(LOAD_BALANCER_URL_OUTPUT, Description="Base URL of the LiteLLM proxy (the load balancer).", Value=url),
         Output(
             "ApiEndpoint",
             Description="OpenAI-compatible chat completions endpoint.",

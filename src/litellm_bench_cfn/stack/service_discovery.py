@@ -14,6 +14,7 @@ from typing import Any
 
 from troposphere import Equals, If, Parameter, Ref, Template, servicediscovery
 
+from ..names import IN_VPC_FAKE_ENDPOINT
 from ..spec import BenchmarkSpec
 from .network import Network
 
@@ -22,8 +23,8 @@ FAKE_ENDPOINT_SERVICE = "fake-openai"
 FAKE_ENDPOINT_PORT = 8080
 IN_VPC_FAKE_ENDPOINT_URL = f"http://{FAKE_ENDPOINT_SERVICE}.{NAMESPACE}:{FAKE_ENDPOINT_PORT}/"
 USE_IN_VPC_FAKE_ENDPOINT = "UseInVpcFakeEndpoint"
-HARNESS_PARAMETER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (("In-VPC benchmark", ("InVpcFakeEndpoint",)),)
-HARNESS_PARAMETER_LABELS: dict[str, str] = {"InVpcFakeEndpoint": "Call the harness stack's in-VPC fake endpoint"}
+HARNESS_PARAMETER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (("In-VPC benchmark", (IN_VPC_FAKE_ENDPOINT,)),)
+HARNESS_PARAMETER_LABELS: dict[str, str] = {IN_VPC_FAKE_ENDPOINT: "Call the harness stack's in-VPC fake endpoint"}
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def add_service_discovery(template: Template, spec: BenchmarkSpec, network: Netw
         return None
     parameter = template.add_parameter(
         Parameter(
-            "InVpcFakeEndpoint",
+            IN_VPC_FAKE_ENDPOINT,
             Type="String",
             Default=str(spec.harness.in_vpc_fake_endpoint).lower(),
             AllowedValues=["true", "false"],

@@ -17,14 +17,13 @@ from troposphere import Equals, If, Parameter, Ref, Template, servicediscovery
 from ..names import IN_VPC_FAKE_ENDPOINT
 from ..spec import BenchmarkSpec
 from .network import Network
+from .parameters import add_console_parameter
 
 NAMESPACE = "bench.internal"
 FAKE_ENDPOINT_SERVICE = "fake-openai"
 FAKE_ENDPOINT_PORT = 8080
 IN_VPC_FAKE_ENDPOINT_URL = f"http://{FAKE_ENDPOINT_SERVICE}.{NAMESPACE}:{FAKE_ENDPOINT_PORT}/"
 USE_IN_VPC_FAKE_ENDPOINT = "UseInVpcFakeEndpoint"
-HARNESS_PARAMETER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (("In-VPC benchmark", (IN_VPC_FAKE_ENDPOINT,)),)
-HARNESS_PARAMETER_LABELS: dict[str, str] = {IN_VPC_FAKE_ENDPOINT: "Call the harness stack's in-VPC fake endpoint"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,8 @@ class ServiceDiscovery:
 def add_service_discovery(template: Template, spec: BenchmarkSpec, network: Network) -> ServiceDiscovery | None:
     if not spec.harness.enabled:
         return None
-    parameter = template.add_parameter(
+    parameter = add_console_parameter(
+        template,
         Parameter(
             IN_VPC_FAKE_ENDPOINT,
             Type="String",
@@ -48,7 +48,9 @@ def add_service_discovery(template: Template, spec: BenchmarkSpec, network: Netw
             AllowedValues=["true", "false"],
             Description=f"true: the model calls {IN_VPC_FAKE_ENDPOINT_URL} (launch the harness stack next); "
             "false: BenchmarkApiBase.",
-        )
+        ),
+        "In-VPC benchmark",
+        "Call the harness stack's in-VPC fake endpoint",
     )
     template.add_condition(USE_IN_VPC_FAKE_ENDPOINT, Equals(Ref(parameter), "true"))
     namespace = template.add_resource(

@@ -27,6 +27,8 @@ IN_VPC_FAKE_ENDPOINT = "InVpcFakeEndpoint"
 # ---------------------------------------------------------------- outputs
 
 LOAD_BALANCER_URL_OUTPUT = "LoadBalancerUrl"
+MASTER_KEY_SECRET_ARN_OUTPUT = "MasterKeySecretArn"
+LOAD_TEST_COMMAND_OUTPUT = "LoadTestCommand"
 
 # ---------------------------------------------------------------- containers of the proxy task
 

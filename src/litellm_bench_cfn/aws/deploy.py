@@ -26,7 +26,7 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..cfn_reader import load_cfn_yaml
-from ..names import LOAD_BALANCER_URL_OUTPUT
+from ..names import LOAD_BALANCER_URL_OUTPUT, MASTER_KEY_SECRET_ARN_OUTPUT
 from ..render import TEMPLATE_BODY_LIMIT
 from .clients import EXIT_BAD_INPUT, AwsError, AwsTarget, describe_error
 from .launch import object_url
@@ -509,11 +509,13 @@ def smoke(session: StackSession, request: SmokeRequest) -> int:
     if not url or not secret_id:
         found = dict(ordered_outputs(session))
         url = url or found.get(LOAD_BALANCER_URL_OUTPUT)
-        secret_id = secret_id or found.get("MasterKeySecretArn")
+        secret_id = secret_id or found.get(MASTER_KEY_SECRET_ARN_OUTPUT)
     if not url:
-        raise AwsError(f"no LoadBalancerUrl output on {session.stack_name}; pass --url", EXIT_BAD_INPUT)
+        raise AwsError(f"no {LOAD_BALANCER_URL_OUTPUT} output on {session.stack_name}; pass --url", EXIT_BAD_INPUT)
     if not secret_id:
-        raise AwsError(f"no MasterKeySecretArn output on {session.stack_name}; pass --secret-id", EXIT_BAD_INPUT)
+        raise AwsError(
+            f"no {MASTER_KEY_SECRET_ARN_OUTPUT} output on {session.stack_name}; pass --secret-id", EXIT_BAD_INPUT
+        )
     url = url.rstrip("/")
     try:
         key = master_key(session.client("secretsmanager"), secret_id)

@@ -152,13 +152,13 @@ def _load_test_from_metadata(doc: dict[str, Any]) -> LoadTest:
 
 def facts_from_template(doc: dict[str, Any]) -> StackFacts:
     params = doc.get("Parameters", {})
+    on_defaults = Resolver(doc)
 
     def resolve(value: Any) -> Any:
-        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in params:
-            return params[value["Ref"]].get("Default")
-        if isinstance(value, dict) and set(value) == {"Fn::If"}:  # e.g. InVpcFakeEndpoint, on defaults
+        """A parameter reference or condition (e.g. InVpcFakeEndpoint) on the defaults; anything else as written."""
+        if isinstance(value, dict) and (set(value) == {"Fn::If"} or (set(value) == {"Ref"} and value["Ref"] in params)):
             try:
-                return Resolver(doc).resolve(value)
+                return on_defaults.resolve(value)
             except (TemplateResolutionError, KeyError, TypeError, ValueError):
                 return value
         return value

@@ -12,7 +12,8 @@ import pytest
 from pydantic import ValidationError
 
 from litellm_bench_cfn import catalog
-from litellm_bench_cfn.aws.param_rules import RuleEvaluationError, check_parameters, evaluate
+from litellm_bench_cfn.aws.param_rules import RuleEvaluationError, check_parameters
+from litellm_bench_cfn.cfn_reader import evaluate_rule as evaluate
 from litellm_bench_cfn.profiles import load_profiles
 from litellm_bench_cfn.spec import BenchmarkSpec
 

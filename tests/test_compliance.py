@@ -101,6 +101,16 @@ def test_short_form_template_is_read(tmp_path: Path) -> None:
     assert (kind, facts.db_class) == ("template", "db.r6g.xlarge")
 
 
+def test_load_shape_is_read_from_the_template_metadata_not_the_load_test_command() -> None:
+    """The shape travels in Metadata; the LoadTestCommand output is text for people and may change or go."""
+    template = render_dict(parse_spec_text("load_test: {users: 1200, spawn_rate: 40, duration_s: 600}"))
+    del template["Outputs"]["LoadTestCommand"]
+    load_test = compliance.facts_from_template(template).load_test
+    assert (load_test.users, load_test.spawn_rate, load_test.duration_s) == (1200, 40.0, 600)
+    del template["Metadata"]["LitellmBenchCfn"]
+    assert compliance.facts_from_template(template).load_test == compliance.LoadTest(None, None, None)
+
+
 def test_committed_doc_is_up_to_date() -> None:
     assert main(["compliance", TEMPLATE, "--markdown", "--check", DOC]) == 0
 

@@ -4,8 +4,9 @@ The rows are seed 000's tables (hardware, database, model, load test, configurat
 optional features), with the values REFERENCE.md settles (db.r6g.xlarge-class DB, `openai/any`,
 `between(0.5, 1)`). Everything is read from the template itself: parameter defaults, the task
 definition, the LiteLLM config (the `LITELLM_CONFIG_YAML` environment value of the proxy
-container), the DB instance and its parameter group, the `LoadTestCommand` output; the Locust
-wait time from `loadtest/locustfile.py`. A spec is rendered first, its `load_test` section read.
+container), the DB instance and its parameter group, the load shape build_template records in the
+template's `LitellmBenchCfn` Metadata; the Locust wait time from `loadtest/locustfile.py`. A spec
+is rendered first.
 
 Statuses: MATCH (as the guide), EXCEEDS (more than the guide asks), DIFFERS (less or other),
 INFO (optional feature, never fails). Compliant = every required row MATCH or EXCEEDS.
@@ -15,13 +16,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
 from . import catalog
+from .cfn_reader import Resolver, TemplateResolutionError, load_cfn_yaml
+from .cfn_reader import is_template as is_template  # re-exported: the CLI asks compliance
+from .names import DATABASE_PASSWORD_ENV, LOAD_TEST_METADATA, TOOL_METADATA
 from .proxy_config import CONFIG_ENV
 from .render import template_to_dict
 from .spec import BenchmarkSpec, SpecError, parse_spec_text
@@ -86,38 +90,13 @@ class StackFacts:
 # ---------------------------------------------------------------- reading a template
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Also reads short-form intrinsics (`!Ref X`, `!GetAtt A.B`) as their long form."""
-
-
-def _short_form(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{tag_suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _short_form)
-
-
 def load_document(text: str, source: str) -> Any:
     try:
-        return yaml.load(text, Loader=_CfnLoader)
+        return load_cfn_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
         raise SpecError([f"{where}: not valid YAML or JSON ({getattr(exc, 'problem', exc)})"]) from None
-
-
-def is_template(document: Any) -> bool:
-    return isinstance(document, dict) and ("Resources" in document or "AWSTemplateFormatVersion" in document)
 
 
 def _int(value: Any) -> int | None:
@@ -156,36 +135,30 @@ def _flag(command: str, name: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _load_test_from_outputs(doc: dict[str, Any]) -> LoadTest:
-    output = doc.get("Outputs", {}).get("LoadTestCommand", {}).get("Value")
-    if isinstance(output, dict) and "Fn::Sub" in output:
-        sub = output["Fn::Sub"]
-        output = sub[0] if isinstance(sub, list) else sub
-    text = output if isinstance(output, str) else ""
-    users = re.search(r"(?:-u|--users)[ =](\d+)", text)
-    rate = re.search(r"(?:-r|--spawn-rate)[ =]([\d.]+)", text)
-    run = re.search(r"(?:-t|--run-time)[ =](\d+)([smh]?)", text)
-    duration = None
-    if run:
-        duration = int(run.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[run.group(2)]
+def _load_test_from_metadata(doc: dict[str, Any]) -> LoadTest:
+    """The load shape build_template recorded in the template's Metadata (absent: nothing known)."""
+    metadata = doc.get("Metadata")
+    tool = metadata.get(TOOL_METADATA) if isinstance(metadata, dict) else None
+    shape = tool.get(LOAD_TEST_METADATA) if isinstance(tool, dict) else None
+    if not isinstance(shape, dict):
+        shape = {}
+    rate = shape.get("spawn_rate")
     return LoadTest(
-        users=int(users.group(1)) if users else None,
-        spawn_rate=float(rate.group(1)) if rate else None,
-        duration_s=duration,
+        users=_int(shape.get("users")),
+        spawn_rate=float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None,
+        duration_s=_int(shape.get("duration_s")),
     )
 
 
 def facts_from_template(doc: dict[str, Any]) -> StackFacts:
     params = doc.get("Parameters", {})
+    on_defaults = Resolver(doc)
 
     def resolve(value: Any) -> Any:
-        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in params:
-            return params[value["Ref"]].get("Default")
-        if isinstance(value, dict) and set(value) == {"Fn::If"}:  # e.g. InVpcFakeEndpoint, on defaults
-            from .task_runtime import Resolver, TemplateResolutionError
-
+        """A parameter reference or condition (e.g. InVpcFakeEndpoint) on the defaults; anything else as written."""
+        if isinstance(value, dict) and (set(value) == {"Fn::If"} or (set(value) == {"Ref"} and value["Ref"] in params)):
             try:
-                return Resolver(doc).resolve(value)
+                return on_defaults.resolve(value)
             except (TemplateResolutionError, KeyError, TypeError, ValueError):
                 return value
         return value
@@ -255,15 +228,13 @@ def facts_from_template(doc: dict[str, Any]) -> StackFacts:
         secret_names=secrets,
         command=command,
         api_base_default=api_base_default,
-        load_test=_load_test_from_outputs(doc),
+        load_test=_load_test_from_metadata(doc),
         has_redis_resource=bool(_resources_of(doc, "AWS::ElastiCache::ReplicationGroup")),
     )
 
 
 def facts_from_spec(spec: BenchmarkSpec) -> StackFacts:
-    facts = facts_from_template(template_to_dict(build_template(spec)))
-    lt = spec.load_test
-    return replace(facts, load_test=LoadTest(lt.users, lt.spawn_rate, lt.duration_s))
+    return facts_from_template(template_to_dict(build_template(spec)))
 
 
 WAIT_TIME = re.compile(r"wait_time\s*=\s*(between|constant)\(\s*([0-9.]+)\s*(?:,\s*([0-9.]+)\s*)?\)")
@@ -420,9 +391,9 @@ def _settings(f: StackFacts) -> list[Row]:
     elif _env_provided(f, "DATABASE_URL"):
         db_found, db_ok = "DATABASE_URL", True
     else:
-        parts = ("DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_PASSWORD", "DATABASE_NAME")
+        parts = ("DATABASE_HOST", "DATABASE_USERNAME", DATABASE_PASSWORD_ENV, "DATABASE_NAME")
         db_ok = all(_env_provided(f, p) for p in parts)
-        secret = " (password from Secrets Manager)" if "DATABASE_PASSWORD" in f.secret_names else ""
+        secret = " (password from Secrets Manager)" if DATABASE_PASSWORD_ENV in f.secret_names else ""
         db_found = f"{', '.join(parts)}{secret}" if db_ok else "no database connection in the environment"
     debug = "--detailed_debug" in f.command or str(f.env.get("LITELLM_LOG", "")).upper() == "DEBUG"
     store = general.get("store_model_in_db")

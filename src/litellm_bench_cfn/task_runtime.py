@@ -8,131 +8,24 @@ end-to-end test and `bench local` both use it, so what they run is what the stac
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-PSEUDO_PARAMETERS = {
-    "AWS::Region": "us-east-1",
-    "AWS::AccountId": "123456789012",
-    "AWS::StackName": "litellm-bench-local",
-    "AWS::Partition": "aws",
-    "AWS::URLSuffix": "amazonaws.com",
-    "AWS::NoValue": None,
-}
+from .cfn_reader import PSEUDO_PARAMETERS, Resolver, TemplateResolutionError
 
+__all__ = [
+    "LITELLM_IMAGE_ENTRYPOINT",
+    "PSEUDO_PARAMETERS",
+    "ContainerLaunch",
+    "Resolver",
+    "TemplateResolutionError",
+    "container_launch",
+    "find_container",
+]
 
 LITELLM_IMAGE_ENTRYPOINT = ("docker/prod_entrypoint.sh",)
 """The LiteLLM images' ENTRYPOINT (relative to their WORKDIR /app); `CMD` holds only flags."""
-
-
-class TemplateResolutionError(ValueError):
-    pass
-
-
-@dataclass
-class Resolver:
-    """Evaluates intrinsic functions against parameter values and known resource attributes.
-
-    `refs` maps a resource's logical ID to what `Ref` returns for it; `attributes` maps
-    "LogicalId.Attribute" to what `Fn::GetAtt` returns; `imports` maps an export name to what
-    `Fn::ImportValue` returns (another stack's output). Anything else is an error, so a test
-    can never silently run with a value it did not choose.
-    """
-
-    template: Mapping[str, Any]
-    parameter_overrides: Mapping[str, str] = field(default_factory=dict)
-    refs: Mapping[str, str] = field(default_factory=dict)
-    attributes: Mapping[str, str] = field(default_factory=dict)
-    imports: Mapping[str, str] = field(default_factory=dict)
-
-    def parameter(self, name: str) -> str:
-        if name in self.parameter_overrides:
-            return str(self.parameter_overrides[name])
-        params = self.template.get("Parameters", {})
-        if name not in params:
-            raise TemplateResolutionError(f"unknown parameter {name!r}")
-        if "Default" not in params[name]:
-            raise TemplateResolutionError(f"parameter {name!r} has no default and no override")
-        return str(params[name]["Default"])
-
-    def ref(self, name: str) -> Any:
-        if name in PSEUDO_PARAMETERS:
-            return PSEUDO_PARAMETERS[name]
-        if name in self.template.get("Parameters", {}):
-            return self.parameter(name)
-        if name in self.refs:
-            return self.refs[name]
-        raise TemplateResolutionError(f"no value supplied for Ref {name!r}")
-
-    def condition(self, name: str) -> bool:
-        return bool(self.resolve(self.template["Conditions"][name]))
-
-    def resolve(self, node: Any) -> Any:
-        if isinstance(node, list):
-            return [v for v in (self.resolve(x) for x in node) if v is not None]
-        if not isinstance(node, dict):
-            return node
-        if len(node) != 1:
-            return {k: self.resolve(v) for k, v in node.items()}
-        ((key, arg),) = node.items()
-        if key == "Ref":
-            return self.ref(arg)
-        if key == "Fn::GetAtt":
-            name = ".".join(arg) if isinstance(arg, list) else arg
-            if name not in self.attributes:
-                raise TemplateResolutionError(f"no value supplied for Fn::GetAtt {name!r}")
-            return self.attributes[name]
-        if key == "Fn::Sub":
-            text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
-            values = {k: self.resolve(v) for k, v in variables.items()}
-
-            def substitute(match: re.Match[str]) -> str:
-                name = match.group(1)
-                if name.startswith("!"):
-                    return "${" + name[1:] + "}"
-                if name in values:
-                    return str(values[name])
-                if "." in name:
-                    return str(self.resolve({"Fn::GetAtt": name.split(".", 1)}))
-                return str(self.ref(name))
-
-            return re.sub(r"\$\{([^}]+)\}", substitute, text)
-        if key == "Fn::Join":
-            separator, items = arg
-            return separator.join(str(v) for v in self.resolve(items))
-        if key == "Fn::Select":
-            index, items = arg
-            return self.resolve(items)[int(self.resolve(index))]
-        if key == "Fn::If":
-            name, when_true, when_false = arg
-            return self.resolve(when_true if self.condition(name) else when_false)
-        if key == "Fn::Equals":
-            left, right = (self.resolve(v) for v in arg)
-            return str(left) == str(right)
-        if key == "Fn::Not":
-            return not self.resolve(arg[0])
-        if key == "Fn::And":
-            return all(self.resolve(v) for v in arg)
-        if key == "Fn::Or":
-            return any(self.resolve(v) for v in arg)
-        if key == "Condition":
-            return self.condition(arg)
-        if key == "Fn::FindInMap":
-            mapping, top, second = (self.resolve(v) for v in arg)
-            return self.template["Mappings"][mapping][top][second]
-        if key == "Fn::ImportValue":
-            name = str(self.resolve(arg))
-            if name not in self.imports:
-                raise TemplateResolutionError(f"no value supplied for Fn::ImportValue {name!r}")
-            return self.imports[name]
-        if key == "Fn::Split":
-            separator, text = arg
-            return str(self.resolve(text)).split(separator)
-        if key == "Fn::GetAZs":
-            return ["us-east-1a", "us-east-1b"]
-        return {key: self.resolve(arg)}
 
 
 @dataclass(frozen=True)

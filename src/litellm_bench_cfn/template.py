@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from troposphere import Ref, Template
 
+from .names import LOAD_TEST_METADATA, TOOL_METADATA
 from .spec import BenchmarkSpec
 from .stack.compute import add_compute
-from .stack.console import console_interface
 from .stack.database import DELETION_POLICY, add_database, keeps_data
 from .stack.exports import add_exports
 from .stack.iam import add_roles
@@ -14,30 +14,25 @@ from .stack.load_balancer import add_load_balancer
 from .stack.monitoring import add_monitoring
 from .stack.network import add_network
 from .stack.observability import add_log_group
-from .stack.options import OPTION_PARAMETER_GROUPS, OPTION_PARAMETER_LABELS, add_options
+from .stack.options import add_options
 from .stack.outputs import add_outputs
-from .stack.parameters import add_parameters, parameter_groups, parameter_labels
+from .stack.parameters import add_parameters
 from .stack.redis import add_redis
 from .stack.rules import add_rules
 from .stack.scaling import add_autoscaling, add_request_count_scaling
 from .stack.secrets import add_secrets
 from .stack.security_groups import add_security_groups
-from .stack.service_discovery import HARNESS_PARAMETER_GROUPS, HARNESS_PARAMETER_LABELS, add_service_discovery
+from .stack.service_discovery import add_service_discovery
 
 GUIDE_FAKE_ENDPOINT = "https://exampleopenaiendpoint-production.up.railway.app/"
 
 
-def _console_interface(template: Template, autoscaling: bool) -> None:
-    """Groups and labels of the parameters this template has (an option that is off has none)."""
-    present = template.parameters
-    groups = (*parameter_groups(autoscaling), *OPTION_PARAMETER_GROUPS, *HARNESS_PARAMETER_GROUPS)
-    labels = {**parameter_labels(autoscaling), **OPTION_PARAMETER_LABELS, **HARNESS_PARAMETER_LABELS}
-    kept = [(label, [n for n in names if n in present]) for label, names in groups]
-    template.set_metadata(
-        console_interface(
-            [(label, names) for label, names in kept if names], {n: t for n, t in labels.items() if n in present}
-        )
-    )
+def _record_load_test(template: Template, spec: BenchmarkSpec) -> None:
+    """The load shape the stack was built for, read back by compliance. (The console's parameter groups and
+    labels are set where each parameter is added, so the console names only parameters the template has.)"""
+    lt = spec.load_test
+    load_test = {"users": lt.users, "spawn_rate": float(lt.spawn_rate), "duration_s": lt.duration_s}
+    template.metadata[TOOL_METADATA] = {LOAD_TEST_METADATA: load_test}
 
 
 def build_template(spec: BenchmarkSpec) -> Template:
@@ -63,5 +58,5 @@ def build_template(spec: BenchmarkSpec) -> Template:
     add_monitoring(template, spec, options, balancer, database, compute)
     add_outputs(template, spec, balancer, compute, secrets, Ref(log_group))
     add_exports(template, network, groups, compute, balancer, secrets, discovery)
-    _console_interface(template, spec.scaling.enabled)
+    _record_load_test(template, spec)
     return template

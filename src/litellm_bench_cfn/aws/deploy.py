@@ -25,6 +25,8 @@ from typing import Any
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..cfn_reader import load_cfn_yaml
+from ..names import LOAD_BALANCER_URL_OUTPUT, MASTER_KEY_SECRET_ARN_OUTPUT
 from ..render import TEMPLATE_BODY_LIMIT
 from .clients import EXIT_BAD_INPUT, AwsError, AwsTarget, describe_error
 from .launch import object_url
@@ -214,7 +216,7 @@ class DeployRequest:
 def preflight(template: Path, overrides: Mapping[str, str]) -> None:
     """What CloudFormation would reject about these parameters, before any AWS call (exit 2)."""
     try:
-        document = yaml.safe_load(template.read_text(encoding="utf-8"))
+        document = load_cfn_yaml(template.read_text(encoding="utf-8"))
         if not isinstance(document, dict):
             raise ValueError("not a CloudFormation template (its top level is not a mapping)")
         problems = check_parameters(document, overrides)
@@ -506,12 +508,14 @@ def smoke(session: StackSession, request: SmokeRequest) -> int:
     url, secret_id = request.url, request.secret_id
     if not url or not secret_id:
         found = dict(ordered_outputs(session))
-        url = url or found.get("LoadBalancerUrl")
-        secret_id = secret_id or found.get("MasterKeySecretArn")
+        url = url or found.get(LOAD_BALANCER_URL_OUTPUT)
+        secret_id = secret_id or found.get(MASTER_KEY_SECRET_ARN_OUTPUT)
     if not url:
-        raise AwsError(f"no LoadBalancerUrl output on {session.stack_name}; pass --url", EXIT_BAD_INPUT)
+        raise AwsError(f"no {LOAD_BALANCER_URL_OUTPUT} output on {session.stack_name}; pass --url", EXIT_BAD_INPUT)
     if not secret_id:
-        raise AwsError(f"no MasterKeySecretArn output on {session.stack_name}; pass --secret-id", EXIT_BAD_INPUT)
+        raise AwsError(
+            f"no {MASTER_KEY_SECRET_ARN_OUTPUT} output on {session.stack_name}; pass --secret-id", EXIT_BAD_INPUT
+        )
     url = url.rstrip("/")
     try:
         key = master_key(session.client("secretsmanager"), secret_id)

@@ -3,7 +3,7 @@
 Reads the rendered template (not the spec) so it checks what ships: each parameter's own
 constraints (AllowedValues, MinValue/MaxValue, AllowedPattern, MinLength/MaxLength) and the
 template's `Rules`, whose intrinsics (Ref, Fn::Equals, Fn::Not, Fn::And, Fn::Or, Fn::Contains)
-are evaluated here. `scripts/deploy.sh` (aws/deploy.py) runs it before any AWS call, and
+cfn_reader evaluates. `scripts/deploy.sh` (aws/deploy.py) runs it before any AWS call, and
 `litellm-bench-cfn check-params` on its own; tests use it to prove the Rules agree with the spec's verdict.
 """
 
@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..cfn_reader import RuleEvaluationError, rule_holds
 
-class RuleEvaluationError(ValueError):
-    """The template uses an intrinsic this evaluator does not know: never guess a verdict."""
+__all__ = ["RuleEvaluationError", "check_parameters", "parse_assignments"]
 
 
 def parse_assignments(items: Iterable[str]) -> dict[str, str]:
@@ -27,42 +27,6 @@ def parse_assignments(items: Iterable[str]) -> dict[str, str]:
             raise ValueError(f"{item!r}: write parameters as Key=Value")
         values[key] = value
     return values
-
-
-def evaluate(node: Any, values: Mapping[str, str]) -> Any:
-    """Value of a Rules expression; parameters are strings, as CloudFormation passes them."""
-    if isinstance(node, bool):
-        return node
-    if isinstance(node, (int, float, str)):
-        return str(node)
-    if isinstance(node, list):
-        return [evaluate(item, values) for item in node]
-    if not isinstance(node, dict) or len(node) != 1:
-        raise RuleEvaluationError(f"not an intrinsic function: {node!r}")
-    ((key, arg),) = node.items()
-    if key == "Ref":
-        if arg not in values:
-            raise RuleEvaluationError(f"Ref to unknown parameter {arg!r}")
-        return values[arg]
-    if key == "Fn::Equals":
-        left, right = (evaluate(v, values) for v in arg)
-        return left == right
-    if key == "Fn::Not":
-        return not _truth(evaluate(arg[0], values))
-    if key == "Fn::And":
-        return all(_truth(evaluate(v, values)) for v in arg)
-    if key == "Fn::Or":
-        return any(_truth(evaluate(v, values)) for v in arg)
-    if key == "Fn::Contains":
-        allowed, value = evaluate(arg[0], values), evaluate(arg[1], values)
-        return value in allowed
-    raise RuleEvaluationError(f"unsupported intrinsic {key!r} in Rules")
-
-
-def _truth(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise RuleEvaluationError(f"expected a condition, got {value!r}")
-    return value
 
 
 def effective_values(template: Mapping[str, Any], overrides: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
@@ -125,10 +89,10 @@ def rule_problems(template: Mapping[str, Any], values: Mapping[str, str]) -> lis
     problems: list[str] = []
     for name, rule in sorted(template.get("Rules", {}).items()):
         condition = rule.get("RuleCondition")
-        if condition is not None and not _truth(evaluate(condition, values)):
+        if condition is not None and not rule_holds(condition, values):
             continue
         for assertion in rule.get("Assertions", []):
-            if not _truth(evaluate(assertion["Assert"], values)):
+            if not rule_holds(assertion["Assert"], values):
                 problems.append(f"{name}: {assertion.get('AssertDescription', 'assertion failed')}")
     return problems
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..names import LOAD_BALANCER_URL_OUTPUT, MASTER_KEY_SECRET, MASTER_KEY_SECRET_ARN_OUTPUT
 from .clients import AwsError, AwsTarget
 
 MASTER_KEY_PREFIX = "sk-"
@@ -19,7 +20,7 @@ SERVICE_TYPE = "AWS::ECS::Service"
 CLUSTER_TYPE = "AWS::ECS::Cluster"
 TARGET_GROUP_TYPE = "AWS::ElasticLoadBalancingV2::TargetGroup"
 SECRET_TYPE = "AWS::SecretsManager::Secret"
-MASTER_KEY_SECRET_ID = "MasterKeySecret"
+MASTER_KEY_SECRET_ID = MASTER_KEY_SECRET
 """Logical ID of the master-key secret (public API of the template)."""
 
 
@@ -57,11 +58,13 @@ def master_key(secrets: Any, secret_id: str) -> str:
 
 def master_key_secret_id(cfn: Any, stack_name: str) -> str:
     outputs = stack_outputs(cfn, stack_name)
-    if "MasterKeySecretArn" in outputs:
-        return outputs["MasterKeySecretArn"]
+    if MASTER_KEY_SECRET_ARN_OUTPUT in outputs:
+        return outputs[MASTER_KEY_SECRET_ARN_OUTPUT]
     physical = stack_resources(cfn, stack_name).get(MASTER_KEY_SECRET_ID, {}).get("PhysicalResourceId")
     if not physical:
-        raise AwsError(f"stack {stack_name!r} has no MasterKeySecretArn output nor a {MASTER_KEY_SECRET_ID} resource")
+        raise AwsError(
+            f"stack {stack_name!r} has no {MASTER_KEY_SECRET_ARN_OUTPUT} output nor a {MASTER_KEY_SECRET_ID} resource"
+        )
     return str(physical)
 
 
@@ -149,9 +152,9 @@ def verify(
         check_ecs_service(target.client("ecs"), resources, outputs),
         check_targets(target.client("elbv2"), resources),
     ]
-    base = url or outputs.get("LoadBalancerUrl")
+    base = url or outputs.get(LOAD_BALANCER_URL_OUTPUT)
     if not base:
-        checks.append(Check("proxy /v1/models", None, "no LoadBalancerUrl output (pass --url)"))
+        checks.append(Check("proxy /v1/models", None, f"no {LOAD_BALANCER_URL_OUTPUT} output (pass --url)"))
         return checks
     try:
         key = master_key(target.client("secretsmanager"), master_key_secret_id(cfn, stack_name))

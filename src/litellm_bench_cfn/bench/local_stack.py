@@ -37,17 +37,27 @@ from typing import Any
 import yaml
 
 from .. import proxy_config
+from ..cfn_reader import Resolver, TemplateResolutionError, load_cfn_yaml
+from ..names import (
+    DATABASE_PASSWORD_ENV,
+    DATABASE_PASSWORD_SECRET,
+    IN_VPC_FAKE_ENDPOINT,
+    MASTER_KEY_SECRET,
+    PROXY_CONTAINER,
+    PROXY_TASK_DEFINITION,
+    REDIS_AUTH_TOKEN_SECRET,
+    REDIS_REPLICATION_GROUP,
+    SALT_KEY_SECRET,
+)
 from ..processes import ManagedProcess, ProcessFailed, free_port
 from ..stack import redis as stack_redis
-from ..stack.compute import PROXY_CONTAINER
-from ..task_runtime import ContainerLaunch, Resolver, TemplateResolutionError, container_launch
+from ..task_runtime import ContainerLaunch, container_launch
 from .litellm_versions import litellm_bin_dir
 
-PROXY_TASK_DEFINITION = "ProxyTaskDefinition"
 DATABASE_ENV = (
     "DATABASE_HOST",
     "DATABASE_USERNAME",
-    "DATABASE_PASSWORD",
+    DATABASE_PASSWORD_ENV,
     "DATABASE_NAME",
     "DATABASE_URL",
     "DATABASE_SSLMODE",
@@ -58,9 +68,9 @@ ENTRYPOINT_SHIM = """#!/bin/sh
 exec "{litellm}" "$@"
 """
 PROXY_BOOT_TIMEOUT_S = 180
-LOCAL_ENDPOINT_SWITCH = "InVpcFakeEndpoint"
-REDIS_RESOURCE = "RedisReplicationGroup"
-REDIS_SECRET = "RedisAuthTokenSecret"
+LOCAL_ENDPOINT_SWITCH = IN_VPC_FAKE_ENDPOINT
+REDIS_RESOURCE = REDIS_REPLICATION_GROUP
+REDIS_SECRET = REDIS_AUTH_TOKEN_SECRET
 LOOPBACK = "127.0.0.1"
 WORKER_READY_LINE = re.compile(r"(?:\[(?P<pid>\d+)\] \[INFO\] )?Application startup complete")
 """What uvicorn logs once per worker when its app finished starting (gunicorn's format has the pid)."""
@@ -74,7 +84,7 @@ class TemplateError(ValueError):
 def load_template(path: Path) -> dict[str, Any]:
     """The template as a dict, or a one-line TemplateError saying what the file is instead."""
     try:
-        document = yaml.safe_load(path.read_text())
+        document = load_cfn_yaml(path.read_text())
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"--template: cannot read {path}: {exc}") from exc
     except yaml.YAMLError as exc:
@@ -128,9 +138,9 @@ class GeneratedSecrets:
 
     def by_logical_id(self) -> dict[str, str]:
         return {
-            "MasterKeySecret": self.master_key_secret,
-            "SaltKeySecret": self.salt_key,
-            "DatabasePasswordSecret": self.db_password,
+            MASTER_KEY_SECRET: self.master_key_secret,
+            SALT_KEY_SECRET: self.salt_key,
+            DATABASE_PASSWORD_SECRET: self.db_password,
             REDIS_SECRET: self.redis_password,
         }
 

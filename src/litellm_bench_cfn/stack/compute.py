@@ -12,6 +12,14 @@ from dataclasses import dataclass
 from troposphere import GetAtt, Join, Ref, Region, Template, ecs, logs
 
 from .. import proxy_config
+from ..names import (
+    DATABASE_PASSWORD_ENV,
+    DATABASE_TLS_CONTAINER,
+    MIGRATIONS_CONTAINER,
+    PROXY_CONTAINER,
+    PROXY_SERVICE,
+    PROXY_TASK_DEFINITION,
+)
 from ..spec import ROLLING_MAXIMUM_PERCENT, BenchmarkSpec
 from . import database_tls
 from .database import Database
@@ -23,9 +31,6 @@ from .redis import Redis
 from .secrets import Secrets
 from .security_groups import SecurityGroups
 from .service_discovery import ServiceDiscovery
-
-PROXY_CONTAINER = "litellm"
-MIGRATIONS_CONTAINER = "migrations"
 
 
 @dataclass(frozen=True)
@@ -162,7 +167,7 @@ def migrations_container(
         EntryPoint=["/bin/sh", "-c"],
         Command=[migrations_script(spec)],
         Environment=[ecs.Environment(Name=k, Value=v) for k, v in sorted(environment.items())],
-        Secrets=[ecs.Secret(Name="DATABASE_PASSWORD", ValueFrom=Ref(secrets.db_password))],
+        Secrets=[ecs.Secret(Name=DATABASE_PASSWORD_ENV, ValueFrom=Ref(secrets.db_password))],
         LogConfiguration=_log_configuration(log_group, MIGRATIONS_CONTAINER),
     )
 
@@ -189,7 +194,7 @@ def proxy_container(
         ),
     ]
     injected = [
-        ecs.Secret(Name="DATABASE_PASSWORD", ValueFrom=Ref(secrets.db_password)),
+        ecs.Secret(Name=DATABASE_PASSWORD_ENV, ValueFrom=Ref(secrets.db_password)),
         ecs.Secret(Name="LITELLM_SALT_KEY", ValueFrom=Ref(secrets.salt_key)),
         ecs.Secret(Name=proxy_config.MASTER_KEY_SECRET_ENV, ValueFrom=Ref(secrets.master_key)),
     ]
@@ -220,7 +225,7 @@ def proxy_container(
         ),
         Ulimits=[ecs.Ulimit(Name="nofile", SoftLimit=65536, HardLimit=65536)],
         StopTimeout=spec.high_throughput.stop_timeout_s or 30,
-        LogConfiguration=_log_configuration(log_group, "litellm"),
+        LogConfiguration=_log_configuration(log_group, PROXY_CONTAINER),
     )
 
 
@@ -272,7 +277,7 @@ def add_compute(
         containers.insert(0, migrations_container(spec, secrets, database, log_group))
     # Every container that opens a DB connection verifies the RDS certificate (stack/database_tls.py).
     containers = [
-        database_tls.fetch_container(spec.litellm.image, _log_configuration(log_group, database_tls.CONTAINER)),
+        database_tls.fetch_container(spec.litellm.image, _log_configuration(log_group, DATABASE_TLS_CONTAINER)),
         *(database_tls.verified_client(c) for c in containers),
     ]
     cluster = template.add_resource(
@@ -280,7 +285,7 @@ def add_compute(
     )
     task_definition = template.add_resource(
         ecs.TaskDefinition(
-            "ProxyTaskDefinition",
+            PROXY_TASK_DEFINITION,
             RequiresCompatibilities=["FARGATE"],
             NetworkMode="awsvpc",
             Cpu=Ref(params.task_cpu),
@@ -294,7 +299,7 @@ def add_compute(
     )
     service = template.add_resource(
         ecs.Service(
-            "ProxyService",
+            PROXY_SERVICE,
             DependsOn=balancer.listener,
             Cluster=Ref(cluster),
             TaskDefinition=Ref(task_definition),

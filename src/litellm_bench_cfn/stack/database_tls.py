@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from troposphere import Sub, ecs
 
+from ..names import DATABASE_TLS_CONTAINER
+
 SSLMODE = "verify-full"
 VOLUME = "rds-ca"
 MOUNT_PATH = "/rds-ca"
 BUNDLE_PATH = f"{MOUNT_PATH}/rds-ca-bundle.pem"
-CONTAINER = "rds-ca-bundle"
+CONTAINER = DATABASE_TLS_CONTAINER
 BUNDLE_URL_ENV = "RDS_CA_BUNDLE_URL"
 BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/${AWS::Region}/${AWS::Region}-bundle.pem"
 

@@ -11,17 +11,12 @@ from dataclasses import dataclass
 from troposphere import Equals, Not, Parameter, Ref, Template
 
 from ..spec import ACM_CERTIFICATE_ARN, EMAIL, BenchmarkSpec
+from .parameters import add_console_parameter
 
 HAS_CERTIFICATE = "HasCertificate"
 HAS_ALARM_EMAIL = "HasAlarmEmail"
 
-OPTION_PARAMETER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("HTTPS and alarms", ("CertificateArn", "AlarmEmail")),
-)
-OPTION_PARAMETER_LABELS: dict[str, str] = {
-    "CertificateArn": "ACM certificate ARN (empty = HTTP only)",
-    "AlarmEmail": "E-mail for alarm notifications (empty = none)",
-}
+OPTIONS_GROUP = "HTTPS and alarms"
 
 
 @dataclass(frozen=True)
@@ -36,7 +31,8 @@ def _optional(pattern: str) -> str:
 
 
 def add_options(template: Template, spec: BenchmarkSpec) -> Options:
-    certificate = template.add_parameter(
+    certificate = add_console_parameter(
+        template,
         Parameter(
             "CertificateArn",
             Type="String",
@@ -45,12 +41,15 @@ def add_options(template: Template, spec: BenchmarkSpec) -> Options:
             ConstraintDescription="empty, or an ACM certificate ARN in this region",
             Description="ACM certificate for an HTTPS listener on 443 (HTTP then redirects to HTTPS); "
             "empty = HTTP only.",
-        )
+        ),
+        OPTIONS_GROUP,
+        "ACM certificate ARN (empty = HTTP only)",
     )
     template.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(certificate), "")))
     email = None
     if spec.alarms.enabled:
-        email = template.add_parameter(
+        email = add_console_parameter(
+            template,
             Parameter(
                 "AlarmEmail",
                 Type="String",
@@ -58,7 +57,9 @@ def add_options(template: Template, spec: BenchmarkSpec) -> Options:
                 AllowedPattern=_optional(EMAIL),
                 ConstraintDescription="empty, or an e-mail address",
                 Description="Address subscribed to the alarm topic (confirm the e-mail AWS sends); empty = none.",
-            )
+            ),
+            OPTIONS_GROUP,
+            "E-mail for alarm notifications (empty = none)",
         )
         template.add_condition(HAS_ALARM_EMAIL, Not(Equals(Ref(email), "")))
     return Options(certificate_arn=certificate, alarm_email=email)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Output, Ref, Sub, Template
 
+from ..names import LOAD_BALANCER_URL_OUTPUT, LOAD_TEST_COMMAND_OUTPUT, MASTER_KEY_SECRET_ARN_OUTPUT
 from ..spec import BenchmarkSpec
 from .compute import Compute
 from .load_balancer import LoadBalancer
@@ -27,14 +28,14 @@ def add_outputs(
     model = spec.litellm.models[0].model_name
     lt = spec.load_test
     outputs = [
-        Output("LoadBalancerUrl", Description="Base URL of the LiteLLM proxy (the load balancer).", Value=url),
+        Output(LOAD_BALANCER_URL_OUTPUT, Description="Base URL of the LiteLLM proxy (the load balancer).", Value=url),
         Output(
             "ApiEndpoint",
             Description="OpenAI-compatible chat completions endpoint.",
             Value=Sub("http://${Dns}/v1/chat/completions", Dns=GetAtt(balancer.load_balancer, "DNSName")),
         ),
         Output(
-            "MasterKeySecretArn",
+            MASTER_KEY_SECRET_ARN_OUTPUT,
             Description="Secret holding the master key without its sk- prefix (the key is sk-<value>).",
             Value=Ref(secrets.master_key),
         ),
@@ -64,7 +65,7 @@ def add_outputs(
             ),
         ),
         Output(
-            "LoadTestCommand",
+            LOAD_TEST_COMMAND_OUTPUT,
             Description="LiteLLM's published Locust benchmark against this stack (run from the repository).",
             Value=Sub(
                 "LITELLM_MASTER_KEY=$(${KeyCommand}) locust -f loadtest/locustfile.py --headless "

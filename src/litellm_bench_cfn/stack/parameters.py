@@ -30,47 +30,26 @@ class Parameters:
     benchmark_api_base: Parameter
 
 
-AUTOSCALING_PARAMETERS = ("MinTaskCount", "MaxTaskCount")
+SIZING_GROUP = "Proxy sizing"
+DATABASE_GROUP = "Database"
+NETWORK_GROUP = "Network and access"
+LOAD_TEST_GROUP = "Load test"
 
 
-def parameter_groups(autoscaling: bool) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    bounds = AUTOSCALING_PARAMETERS if autoscaling else ()
-    return (
-        ("Proxy sizing", ("DesiredTaskCount", *bounds, "TaskCpu", "TaskMemory", "WorkersPerTask")),
-        ("Database", ("DBInstanceClass",)),
-        ("Network and access", ("AllowedIngressCidr",)),
-        ("Load test", ("BenchmarkApiBase",)),
-    )
-
-
-def parameter_labels(autoscaling: bool) -> dict[str, str]:
-    labels = dict(PARAMETER_LABELS)
-    if not autoscaling:
-        for name in AUTOSCALING_PARAMETERS:
-            del labels[name]
-        labels["DesiredTaskCount"] = "Proxy tasks (a fixed fleet: no autoscaling)"
-    return labels
-
-
-PARAMETER_LABELS: dict[str, str] = {
-    "DesiredTaskCount": "Proxy tasks at launch",
-    "MinTaskCount": "Autoscaling minimum tasks",
-    "MaxTaskCount": "Autoscaling maximum tasks",
-    "TaskCpu": "CPU units per task",
-    "TaskMemory": "Memory per task (MiB)",
-    "WorkersPerTask": "Proxy workers per task",
-    "DBInstanceClass": "RDS instance class",
-    "AllowedIngressCidr": "Who may reach the load balancer",
-    "BenchmarkApiBase": "Fake OpenAI endpoint URL",
-}
+def add_console_parameter(template: Template, parameter: Parameter, group: str, label: str) -> Parameter:
+    """Adds the parameter with its console group and label, so the console names only what the template has."""
+    template.add_parameter(parameter)
+    template.add_parameter_to_group(parameter, group)
+    template.set_parameter_label(parameter, label)
+    return parameter
 
 
 def add_parameters(template: Template, spec: BenchmarkSpec, benchmark_api_base_default: str) -> Parameters:
     max_tasks = spec.most_tasks
     count_bounds = {"Type": "Number", "MinValue": 1, "MaxValue": max_tasks}
 
-    def add(title: str, **kwargs: object) -> Parameter:
-        return template.add_parameter(Parameter(title, **kwargs))
+    def add(title: str, group: str, label: str, **kwargs: object) -> Parameter:
+        return add_console_parameter(template, Parameter(title, **kwargs), group, label)
 
     autoscaling = spec.scaling.enabled
     if autoscaling:
@@ -85,6 +64,8 @@ def add_parameters(template: Template, spec: BenchmarkSpec, benchmark_api_base_d
         desired_text += f" At least {spec.fewest_tasks_for_bandwidth}: the benchmark's request bandwidth needs them."
     desired = add(
         "DesiredTaskCount",
+        SIZING_GROUP,
+        "Proxy tasks at launch" if autoscaling else "Proxy tasks (a fixed fleet: no autoscaling)",
         Default=spec.tasks.desired_count,
         Description=desired_text,
         **{**count_bounds, "MinValue": spec.fewest_tasks_for_bandwidth},
@@ -93,12 +74,16 @@ def add_parameters(template: Template, spec: BenchmarkSpec, benchmark_api_base_d
     if autoscaling:
         min_count = add(
             "MinTaskCount",
+            SIZING_GROUP,
+            "Autoscaling minimum tasks",
             Default=spec.scaling.min_tasks,
             Description="Fewest tasks autoscaling keeps.",
             **count_bounds,
         )
         max_count = add(
             "MaxTaskCount",
+            SIZING_GROUP,
+            "Autoscaling maximum tasks",
             Default=max_tasks,
             Description=f"Most tasks autoscaling starts (the DB connection pools are sized for {max_tasks}).",
             **count_bounds,
@@ -115,6 +100,8 @@ def add_parameters(template: Template, spec: BenchmarkSpec, benchmark_api_base_d
         max_count=max_count,
         task_cpu=add(
             "TaskCpu",
+            SIZING_GROUP,
+            "CPU units per task",
             Type="Number",
             Default=spec.tasks.cpu,
             AllowedValues=sorted(catalog.FARGATE_MEMORY_BY_CPU),
@@ -122,6 +109,8 @@ def add_parameters(template: Template, spec: BenchmarkSpec, benchmark_api_base_d
         ),
         task_memory=add(
             "TaskMemory",
+            SIZING_GROUP,
+            "Memory per task (MiB)",
             Type="Number",
             Default=spec.tasks.memory,
             MinValue=512,
@@ -130,6 +119,8 @@ def add_parameters(template: Template, spec: BenchmarkSpec, benchmark_api_base_d
         ),
         workers=add(
             "WorkersPerTask",
+            SIZING_GROUP,
+            "Proxy workers per task",
             Type="Number",
             Default=spec.litellm.workers,
             MinValue=1,
@@ -139,6 +130,8 @@ def add_parameters(template: Template, spec: BenchmarkSpec, benchmark_api_base_d
         ),
         db_instance_class=add(
             "DBInstanceClass",
+            DATABASE_GROUP,
+            "RDS instance class",
             Type="String",
             Default=spec.database.instance_class,
             AllowedValues=db_classes,
@@ -146,6 +139,8 @@ def add_parameters(template: Template, spec: BenchmarkSpec, benchmark_api_base_d
         ),
         allowed_ingress_cidr=add(
             "AllowedIngressCidr",
+            NETWORK_GROUP,
+            "Who may reach the load balancer",
             Type="String",
             Default=spec.network.allowed_ingress_cidr,
             AllowedPattern=r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$",
@@ -154,6 +149,8 @@ def add_parameters(template: Template, spec: BenchmarkSpec, benchmark_api_base_d
         ),
         benchmark_api_base=add(
             "BenchmarkApiBase",
+            LOAD_TEST_GROUP,
+            "Fake OpenAI endpoint URL",
             Type="String",
             Default=benchmark_api_base_default,
             AllowedPattern=r"^https?://.+",

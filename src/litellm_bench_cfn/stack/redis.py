@@ -17,6 +17,7 @@ from typing import Any
 
 from troposphere import GetAtt, Ref, Sub, Template, ec2, ecs, elasticache, secretsmanager
 
+from ..names import REDIS_AUTH_TOKEN_SECRET, REDIS_REPLICATION_GROUP
 from ..spec import BenchmarkSpec
 from . import checkov
 from .network import Network
@@ -81,7 +82,7 @@ def add_redis(template: Template, spec: BenchmarkSpec, network: Network, groups:
     # Generated and deleted with the stack: it guards nothing that outlives the replication group.
     token = template.add_resource(
         secretsmanager.Secret(
-            "RedisAuthTokenSecret",
+            REDIS_AUTH_TOKEN_SECRET,
             Name=Sub("${AWS::StackName}/redis-auth-token"),
             Description="AUTH token of the LiteLLM Redis replication group (generated).",
             GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=64, ExcludePunctuation=True),
@@ -101,7 +102,7 @@ def add_redis(template: Template, spec: BenchmarkSpec, network: Network, groups:
     # Delete, not Snapshot: Redis holds only short-lived rate-limit counters, rebuilt in a minute.
     group_resource = template.add_resource(
         elasticache.ReplicationGroup(
-            "RedisReplicationGroup",
+            REDIS_REPLICATION_GROUP,
             ReplicationGroupDescription="LiteLLM cross-instance rate limits and usage",
             Engine="redis",
             EngineVersion=redis.engine_version,

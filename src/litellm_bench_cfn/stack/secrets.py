@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from troposphere import Ref, Select, Split, Sub, Template, secretsmanager
 
+from ..names import DATABASE_PASSWORD_SECRET, MASTER_KEY_SECRET, SALT_KEY_SECRET
 from ..spec import BenchmarkSpec, provider_key_logical_id
 from . import checkov
 
@@ -87,7 +88,7 @@ def add_secrets(template: Template, spec: BenchmarkSpec, keep_salt_key: bool) ->
         provider_keys=add_provider_keys(template, spec),
         db_password=_secret(
             template,
-            "DatabasePasswordSecret",
+            DATABASE_PASSWORD_SECRET,
             _stack_scoped("db-password"),
             "Master password of the LiteLLM PostgreSQL database (generated).",
             PasswordLength=40,
@@ -95,7 +96,7 @@ def add_secrets(template: Template, spec: BenchmarkSpec, keep_salt_key: bool) ->
         ),
         master_key=_secret(
             template,
-            "MasterKeySecret",
+            MASTER_KEY_SECRET,
             _stack_scoped("master-key"),
             "LiteLLM master key without its sk- prefix: the key is sk-<this value> (generated).",
             PasswordLength=48,
@@ -103,7 +104,7 @@ def add_secrets(template: Template, spec: BenchmarkSpec, keep_salt_key: bool) ->
         ),
         salt_key=_secret(
             template,
-            "SaltKeySecret",
+            SALT_KEY_SECRET,
             _stack_instance_scoped("salt-key") if keep_salt_key else _stack_scoped("salt-key"),
             "LITELLM_SALT_KEY: encrypts credentials stored in the DB; never change it after launch.",
             "Retain" if keep_salt_key else "Delete",

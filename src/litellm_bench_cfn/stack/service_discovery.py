@@ -14,16 +14,16 @@ from typing import Any
 
 from troposphere import Equals, If, Parameter, Ref, Template, servicediscovery
 
+from ..names import IN_VPC_FAKE_ENDPOINT
 from ..spec import BenchmarkSpec
 from .network import Network
+from .parameters import add_console_parameter
 
 NAMESPACE = "bench.internal"
 FAKE_ENDPOINT_SERVICE = "fake-openai"
 FAKE_ENDPOINT_PORT = 8080
 IN_VPC_FAKE_ENDPOINT_URL = f"http://{FAKE_ENDPOINT_SERVICE}.{NAMESPACE}:{FAKE_ENDPOINT_PORT}/"
 USE_IN_VPC_FAKE_ENDPOINT = "UseInVpcFakeEndpoint"
-HARNESS_PARAMETER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (("In-VPC benchmark", ("InVpcFakeEndpoint",)),)
-HARNESS_PARAMETER_LABELS: dict[str, str] = {"InVpcFakeEndpoint": "Call the harness stack's in-VPC fake endpoint"}
 
 
 @dataclass(frozen=True)
@@ -39,15 +39,18 @@ class ServiceDiscovery:
 def add_service_discovery(template: Template, spec: BenchmarkSpec, network: Network) -> ServiceDiscovery | None:
     if not spec.harness.enabled:
         return None
-    parameter = template.add_parameter(
+    parameter = add_console_parameter(
+        template,
         Parameter(
-            "InVpcFakeEndpoint",
+            IN_VPC_FAKE_ENDPOINT,
             Type="String",
             Default=str(spec.harness.in_vpc_fake_endpoint).lower(),
             AllowedValues=["true", "false"],
             Description=f"true: the model calls {IN_VPC_FAKE_ENDPOINT_URL} (launch the harness stack next); "
             "false: BenchmarkApiBase.",
-        )
+        ),
+        "In-VPC benchmark",
+        "Call the harness stack's in-VPC fake endpoint",
     )
     template.add_condition(USE_IN_VPC_FAKE_ENDPOINT, Equals(Ref(parameter), "true"))
     namespace = template.add_resource(

@@ -35,6 +35,7 @@ import yaml
 
 from .. import proxy_config
 from ..processes import ManagedProcess, ProcessFailed, free_port
+from ..shipped import FAKE_ENDPOINT
 from ..stack import redis as stack_redis
 from ..stack.compute import PROXY_CONTAINER
 from ..task_runtime import ContainerLaunch, Resolver, TemplateResolutionError, container_launch
@@ -309,7 +310,7 @@ def wait_all_workers(proxy: ManagedProcess, workers: int, timeout: float) -> tup
 
 
 def fake_endpoint_process(workdir: Path, port: int, extra_args: tuple[str, ...] = ()) -> ManagedProcess:
-    source = Path(__file__).resolve().parent.parent / "fake_endpoint.py"
+    source = FAKE_ENDPOINT
     argv = [sys.executable, str(source), "--host", "127.0.0.1", "--port", str(port), *extra_args]
     return ManagedProcess("fake-openai-endpoint", argv, env=dict(os.environ), log_path=workdir / "fake_endpoint.log")
 

@@ -34,8 +34,8 @@ from litellm_bench_cfn.aws.harness import (  # noqa: E402
 )
 from litellm_bench_cfn.bench import aws_results  # noqa: E402
 from litellm_bench_cfn.cli import main  # noqa: E402
-from litellm_bench_cfn.harness_scripts import RESULTS_PRINTER  # noqa: E402
-from litellm_bench_cfn.harness_template import MASTER_CONTAINER, WORKER_CONTAINER  # noqa: E402
+from litellm_bench_cfn.harness.scripts import RESULTS_PRINTER  # noqa: E402
+from litellm_bench_cfn.harness.template import MASTER_CONTAINER, WORKER_CONTAINER  # noqa: E402
 
 STATS_HEADER = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,"
 STATS_HEADER += "Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,"

@@ -27,7 +27,7 @@ from litellm_bench_cfn.aws.clients import AwsError
 from litellm_bench_cfn.aws.fleet import FleetRef, fleet_counts, fleet_ref, wait_for_fleet
 from litellm_bench_cfn.aws.harness import HarnessInfo, RunPlan, run_harness
 from litellm_bench_cfn.cli import main
-from litellm_bench_cfn.harness_template import MASTER_CONTAINER, WORKER_CONTAINER
+from litellm_bench_cfn.harness.template import MASTER_CONTAINER, WORKER_CONTAINER
 
 from .conftest import BENCHMARK_TEMPLATE, REPO_ROOT
 

@@ -27,7 +27,7 @@ import yaml
 from litellm_bench_cfn.bench import aws_results
 from litellm_bench_cfn.bench.local_stack import GeneratedSecrets, load_template, proxy_launch, proxy_process
 from litellm_bench_cfn.bench.locust_run import LoadShape
-from litellm_bench_cfn.harness_template import (
+from litellm_bench_cfn.harness.template import (
     FAKE_CONTAINER,
     FAKE_TASK_DEFINITION,
     MASTER_CONTAINER,

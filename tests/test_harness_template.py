@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from litellm_bench_cfn.cli import main
-from litellm_bench_cfn.harness_scripts import (
+from litellm_bench_cfn.harness.scripts import (
     FAKE_CODE_ENV,
     FAKE_ENDPOINT_SOURCE,
     LOCUST_CODE_ENV,
@@ -20,7 +20,7 @@ from litellm_bench_cfn.harness_scripts import (
     HarnessSources,
     decode_source,
 )
-from litellm_bench_cfn.harness_template import build_harness_template
+from litellm_bench_cfn.harness.template import build_harness_template
 from litellm_bench_cfn.profiles import load_profiles
 from litellm_bench_cfn.render import TEMPLATE_BODY_LIMIT, to_yaml
 from litellm_bench_cfn.spec import BenchmarkSpec, spec_rule_violations
@@ -182,6 +182,6 @@ def test_cfn_lint_is_clean_with_the_harness_on_and_off(tmp_path: Path) -> None:
         path.write_text(to_yaml(build_template(spec)))
         files.append(path)
     harness = tmp_path / "harness.yaml"
-    harness.write_text(to_yaml(build_harness_template(ON, HarnessSources.from_repository())))
+    harness.write_text(to_yaml(build_harness_template(ON, HarnessSources.from_package())))
     result = subprocess.run(["cfn-lint", *map(str, [*files, harness])], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from litellm_bench_cfn import cost
-from litellm_bench_cfn.harness_scripts import (
+from litellm_bench_cfn.harness.scripts import (
     LOCUST_INSTALL_FAILED_EXIT_CODE,
     LOCUST_REQUIREMENT,
     HarnessSources,
@@ -26,7 +26,7 @@ from litellm_bench_cfn.harness_scripts import (
     master_script,
     worker_script,
 )
-from litellm_bench_cfn.harness_template import build_harness_template
+from litellm_bench_cfn.harness.template import build_harness_template
 from litellm_bench_cfn.profiles import load_profiles
 from litellm_bench_cfn.render import to_yaml
 from litellm_bench_cfn.spec import BenchmarkSpec
@@ -46,7 +46,7 @@ def _profiles() -> list[BenchmarkSpec]:
 
 def rendered_templates() -> Iterator[tuple[str, dict[str, Any]]]:
     """Every template `litellm-bench-cfn render` writes, rendered from the profiles."""
-    sources = HarnessSources.from_repository()
+    sources = HarnessSources.from_package()
     for spec in _profiles():
         yield spec.name, render_dict(spec)
         if spec.harness.enabled:

@@ -26,7 +26,7 @@ from litellm_bench_cfn.bench.locust_run import LoadResult, LoadShape, locustfile
 from litellm_bench_cfn.bench.offered import CLIENT_BOUND_FRACTION, ceiling_rps
 from litellm_bench_cfn.bench.runner import BenchOptions, BenchReport, PhaseResult, fake_endpoint_args
 from litellm_bench_cfn.cli import main
-from litellm_bench_cfn.harness_template import FAKE_CONTAINER, FAKE_TASK_DEFINITION
+from litellm_bench_cfn.harness.template import FAKE_CONTAINER, FAKE_TASK_DEFINITION
 from litellm_bench_cfn.processes import ManagedProcess, free_port
 from litellm_bench_cfn.task_runtime import Resolver, container_launch
 

@@ -32,8 +32,8 @@ from hypothesis import strategies as st
 
 from litellm_bench_cfn.aws.param_rules import check_parameters
 from litellm_bench_cfn.cli import main
-from litellm_bench_cfn.harness_scripts import HarnessSources
-from litellm_bench_cfn.harness_template import build_harness_template
+from litellm_bench_cfn.harness.scripts import HarnessSources
+from litellm_bench_cfn.harness.template import build_harness_template
 from litellm_bench_cfn.proxy_config import CONFIG_ENV
 from litellm_bench_cfn.render import to_yaml
 from litellm_bench_cfn.spec import spec_to_json
@@ -45,7 +45,7 @@ from .strategies import Mutation, Spec, broken_specs, parse, valid_specs
 LINT = ManualArgs(regions=["us-east-1"])
 LEAKED_KEY = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|AKIA[A-Z0-9]{16}|AIza[0-9A-Za-z_-]{20,})")
 ERROR_LINE = re.compile(r"^[A-Za-z0-9_.<>-]+: \S")
-HARNESS_SOURCES = HarnessSources.from_repository()
+HARNESS_SOURCES = HarnessSources.from_package()
 
 
 def containers(template: dict[str, Any], resource: str = "ProxyTaskDefinition") -> list[dict[str, Any]]:
@@ -201,14 +201,14 @@ from litellm_bench_cfn.render import to_yaml
 from litellm_bench_cfn.spec import spec_to_json
 from litellm_bench_cfn.spec import BenchmarkSpec
 from litellm_bench_cfn.template import build_template
-from litellm_bench_cfn.harness_scripts import HarnessSources
-from litellm_bench_cfn.harness_template import build_harness_template
+from litellm_bench_cfn.harness.scripts import HarnessSources
+from litellm_bench_cfn.harness.template import build_harness_template
 digests = []
 for data in json.load(sys.stdin):
     spec = BenchmarkSpec.model_validate(data)
     text = to_yaml(build_template(spec))
     if spec.harness.enabled:
-        text += to_yaml(build_harness_template(spec, HarnessSources.from_repository()))
+        text += to_yaml(build_harness_template(spec, HarnessSources.from_package()))
     digests.append(hashlib.sha256(text.encode()).hexdigest())
 print(json.dumps(digests))
 """

@@ -131,10 +131,14 @@ def test_subprocess_shows_no_traceback_for_a_latin1_file(tmp_path: Path) -> None
 
 
 def test_render_outside_a_checkout_says_what_is_missing(tmp_path: Path) -> None:
-    """The package installed without the repository's loadtest/ (a wheel): one line, exit 1."""
+    """The package installed without its package data (the Locust files): one line, exit 1."""
     import shutil
 
-    shutil.copytree(REPO_ROOT / "src" / "litellm_bench_cfn", tmp_path / "src" / "litellm_bench_cfn")
+    shutil.copytree(
+        REPO_ROOT / "src" / "litellm_bench_cfn",
+        tmp_path / "src" / "litellm_bench_cfn",
+        ignore=shutil.ignore_patterns("loadtest"),
+    )
     done = subprocess.run(
         [sys.executable, "-m", "litellm_bench_cfn.cli", "render", "--profiles-dir", str(REPO_ROOT / "profiles"),
          "--out-dir", str(tmp_path / "out")],

@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .harness_scripts import HarnessSources
-from .harness_template import build_harness_template
+from .harness.scripts import HarnessSources
+from .harness.template import build_harness_template
 from .profiles import Profile, load_profiles
 from .render import TEMPLATE_BODY_LIMIT, TEMPLATE_URL_LIMIT, to_yaml
 from .spec import SpecError, load_spec, spec_to_json
@@ -58,7 +58,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     harness_sources = None
     if not args.stdout and any(p.harness_template_name for p in profiles):
         try:
-            harness_sources = HarnessSources.from_repository()
+            harness_sources = HarnessSources.from_package()
         except FileNotFoundError as exc:
             raise SpecError([f"render: {exc}"], exit_code=EXIT_CHECK_FAILED) from None
     for profile in profiles:

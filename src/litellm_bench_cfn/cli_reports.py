@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import compliance, compliance_high_throughput, cost
+from . import compliance, compliance_high_throughput, cost, shipped
 from .spec import BenchmarkSpec, SpecError, load_spec
 
 EXIT_OK, EXIT_CHECK_FAILED = 0, 1
@@ -19,7 +19,7 @@ HIGH_THROUGHPUT_LOCUSTFILE = Path("loadtest/high_throughput.py")
 def _display(path: Path) -> str:
     """The path as the user would type it from the current directory (stable in generated docs)."""
     try:
-        return Path(os.path.relpath(path.resolve(), Path.cwd())).as_posix()
+        return Path(os.path.relpath(os.path.abspath(path), Path.cwd())).as_posix()  # loadtest/ holds symlinks
     except ValueError:
         return path.as_posix()
 
@@ -34,7 +34,8 @@ def _read(path: Path) -> str:
 def _locustfile(args: argparse.Namespace, source: Path, default: Path = DEFAULT_LOCUSTFILE) -> Path | None:
     if args.locustfile:
         return Path(args.locustfile)
-    for candidate in (default, source.resolve().parent.parent / default):
+    # The checkout's copy first (stable paths in generated docs), then the installed package's.
+    for candidate in (default, source.resolve().parent.parent / default, shipped.LOCUSTFILE.with_name(default.name)):
         if candidate.is_file():
             return candidate
     return None

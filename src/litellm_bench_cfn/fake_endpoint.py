@@ -11,6 +11,7 @@ window ended; request N+1 in a window gets 429 + retry-after (seconds to window 
 Model "429" always answers 429. Env: FAKE_HOST, FAKE_PORT, FAKE_DELAY_MS, TIME_TO_SLEEP (s),
 FAKE_RPM_LIMITS="a=100,b=200"; flags win.
 """
+
 import argparse
 import asyncio
 import json
@@ -20,8 +21,15 @@ import sys
 import time
 
 CONTENT = "\n\nHello there, how may I assist you today?"
-REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-           413: "Payload Too Large", 429: "Too Many Requests", 431: "Headers Too Large"}
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    429: "Too Many Requests",
+    431: "Headers Too Large",
+}
 MAX_BODY = 8 << 20
 JSON_CT = b"application/json"
 
@@ -31,8 +39,14 @@ def _err(msg, typ="invalid_request_error", code=None):
 
 
 def _chunk(cid, now, model, delta, finish=None, **extra):
-    return {"id": cid, "object": "chat.completion.chunk", "created": now, "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+    return {
+        "id": cid,
+        "object": "chat.completion.chunk",
+        "created": now,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        **extra,
+    }
 
 
 class FakeEndpoint:
@@ -90,9 +104,20 @@ class FakeEndpoint:
         if method == "GET" and path in ("/", "/health", "/health/liveliness", "/health/readiness"):
             return self._out(200, {"status": "ok"})
         if method == "GET" and path in ("/v1/models", "/models"):
-            return self._out(200, {"object": "list", "data": [{
-                "id": "fake-openai-endpoint", "object": "model", "created": 1700000000,
-                "owned_by": "fake-openai-endpoint"}]})
+            return self._out(
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {
+                            "id": "fake-openai-endpoint",
+                            "object": "model",
+                            "created": 1700000000,
+                            "owned_by": "fake-openai-endpoint",
+                        }
+                    ],
+                },
+            )
         return self._out(404, _err(f"Unknown path {method} {path}", code="not_found"))
 
     def _out(self, status, obj, key=None, headers=b""):
@@ -114,18 +139,41 @@ class FakeEndpoint:
         wait = self._quota(key, now)
         if wait:
             msg = f"Rate limit reached for {key}: {self.limits.get(key, self.limits.get('*'))} RPM"
-            return self._out(429, _err(msg, "requests", "rate_limit_exceeded"), key,
-                             b"retry-after: %d\r\nx-ratelimit-reset-requests: %ds\r\n" % (wait, wait))
+            return self._out(
+                429,
+                _err(msg, "requests", "rate_limit_exceeded"),
+                key,
+                b"retry-after: %d\r\nx-ratelimit-reset-requests: %ds\r\n" % (wait, wait),
+            )
         self.seq += 1
         cid, ts = f"chatcmpl-fake{int(now):x}{self.seq:08x}", int(now)
         usage = {"prompt_tokens": 9, "completion_tokens": 12, "total_tokens": 21}
         self._count(200, key)
         if not req.get("stream"):
-            return 200, JSON_CT, json.dumps({
-                "id": cid, "object": "chat.completion", "created": ts, "model": model,
-                "system_fingerprint": "fp_fake", "choices": [{"index": 0, "message": {
-                    "role": "assistant", "content": CONTENT}, "logprobs": None,
-                    "finish_reason": "stop"}], "usage": usage}).encode(), b"", None
+            return (
+                200,
+                JSON_CT,
+                json.dumps(
+                    {
+                        "id": cid,
+                        "object": "chat.completion",
+                        "created": ts,
+                        "model": model,
+                        "system_fingerprint": "fp_fake",
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": CONTENT},
+                                "logprobs": None,
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": usage,
+                    }
+                ).encode(),
+                b"",
+                None,
+            )
         evs = [_chunk(cid, ts, model, {"role": "assistant", "content": ""})]
         words = CONTENT.split(" ")
         evs += [_chunk(cid, ts, model, {"content": w if i == 0 else " " + w}) for i, w in enumerate(words)]
@@ -138,12 +186,20 @@ class FakeEndpoint:
 
 def _response(status, ctype, body, extra, parts, keep):
     head = b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\n%sconnection: %s\r\n" % (
-        status, REASONS.get(status, "OK").encode(), ctype, extra,
-        b"keep-alive" if keep else b"close")
+        status,
+        REASONS.get(status, "OK").encode(),
+        ctype,
+        extra,
+        b"keep-alive" if keep else b"close",
+    )
     if parts is None:
         return head + b"content-length: %d\r\n\r\n" % len(body) + body
-    return head + b"transfer-encoding: chunked\r\n\r\n" + b"".join(
-        b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+    return (
+        head
+        + b"transfer-encoding: chunked\r\n\r\n"
+        + b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts)
+        + b"0\r\n\r\n"
+    )
 
 
 class _Proto(asyncio.Protocol):
@@ -198,7 +254,7 @@ class _Proto(asyncio.Protocol):
             if n is not None:
                 if len(buf) < start + n:
                     return self._continue(expect)
-                body, end = bytes(buf[start:start + n]), start + n
+                body, end = bytes(buf[start : start + n]), start + n
             else:
                 body, end = self._dechunk(start)
                 if body is None:
@@ -249,16 +305,18 @@ class _Proto(asyncio.Protocol):
                 return None, 1
             if len(buf) < j + 4 + n:
                 return None, 0
-            out.append(bytes(buf[j + 2:j + 2 + n]))
+            out.append(bytes(buf[j + 2 : j + 2 + n]))
             pos = j + 4 + n
 
 
-async def start_server(host: str = "127.0.0.1", port: int = 0, delay_ms: float = 0.0,
-                       rpm_limits: dict[str, int] | None = None) -> FakeEndpoint:
+async def start_server(
+    host: str = "127.0.0.1", port: int = 0, delay_ms: float = 0.0, rpm_limits: dict[str, int] | None = None
+) -> FakeEndpoint:
     """Start listening; returns the FakeEndpoint (attributes .host, .port, .server, .stats)."""
     app = FakeEndpoint(delay_ms, rpm_limits)
     app.server = await asyncio.get_running_loop().create_server(
-        lambda: _Proto(app), host, port, backlog=4096, reuse_address=True)
+        lambda: _Proto(app), host, port, backlog=4096, reuse_address=True
+    )
     app.host, app.port = app.server.sockets[0].getsockname()[:2]
     return app
 
@@ -276,17 +334,20 @@ async def _run(host, port, delay_ms, rpm_limits):
     await asyncio.sleep(0)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8080, delay_ms: float = 0.0,
-          rpm_limits: dict[str, int] | None = None) -> None:
+def serve(
+    host: str = "127.0.0.1", port: int = 8080, delay_ms: float = 0.0, rpm_limits: dict[str, int] | None = None
+) -> None:
     """Serve until SIGTERM/SIGINT."""
     try:
         import resource
+
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard > 0 else 65536, hard))
     except (ImportError, ValueError, OSError):
         pass
     try:
         import uvloop
+
         factory = uvloop.new_event_loop
     except ImportError:
         factory = None
@@ -311,14 +372,24 @@ def parse_limits(items: list[str]) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     env = os.environ
     delay = env.get("FAKE_DELAY_MS") or (float(env["TIME_TO_SLEEP"]) * 1000 if env.get("TIME_TO_SLEEP") else 0)
-    p = argparse.ArgumentParser(prog="fake-endpoint", description="Fake OpenAI endpoint",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="fake-endpoint", description="Fake OpenAI endpoint", formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--host", default=env.get("FAKE_HOST", "127.0.0.1"), help="address to listen on (FAKE_HOST)")
     p.add_argument("--port", type=int, default=int(env.get("FAKE_PORT", 8080)), help="TCP port, 0 = any (FAKE_PORT)")
-    p.add_argument("--delay-ms", type=float, default=float(delay),
-                   help="added latency per response (FAKE_DELAY_MS, or TIME_TO_SLEEP in s)")
-    p.add_argument("--rpm-limit", action="append", default=[], metavar="NAME=N",
-                   help="per-minute quota for a model or /deployment/NAME key (repeatable, * = any)")
+    p.add_argument(
+        "--delay-ms",
+        type=float,
+        default=float(delay),
+        help="added latency per response (FAKE_DELAY_MS, or TIME_TO_SLEEP in s)",
+    )
+    p.add_argument(
+        "--rpm-limit",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="per-minute quota for a model or /deployment/NAME key (repeatable, * = any)",
+    )
     a = p.parse_args(argv)
     try:
         limits = parse_limits([env.get("FAKE_RPM_LIMITS", ""), *a.rpm_limit])

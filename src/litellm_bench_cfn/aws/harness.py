@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..harness_scripts import WEB_UI_PORT
-from ..harness_template import MASTER_CONTAINER, WORKER_CONTAINER
+from ..harness.scripts import WEB_UI_PORT
+from ..harness.template import MASTER_CONTAINER, WORKER_CONTAINER
 from .clients import EXIT_BAD_INPUT, AwsError
 from .stack import stack_outputs
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..harness_scripts import RESULTS_MARKER
+from ..harness.scripts import RESULTS_MARKER
 from .locust_run import LoadResult, LoadShape, result_from_files
 from .offered import COMPARABLE, OfferedLoad, offered_load, published_offered_load
 from .published import FOUR_INSTANCES, HIGH_THROUGHPUT, PUBLISHED_RPS_PER_WORKER

@@ -50,6 +50,7 @@ from ..names import (
     SALT_KEY_SECRET,
 )
 from ..processes import ManagedProcess, ProcessFailed, free_port
+from ..shipped import FAKE_ENDPOINT
 from ..stack import redis as stack_redis
 from ..task_runtime import ContainerLaunch, container_launch
 from .litellm_versions import litellm_bin_dir
@@ -338,7 +339,7 @@ def wait_all_workers(proxy: ManagedProcess, workers: int, timeout: float) -> tup
 
 
 def fake_endpoint_process(workdir: Path, port: int, extra_args: tuple[str, ...] = ()) -> ManagedProcess:
-    source = Path(__file__).resolve().parent.parent / "fake_endpoint.py"
+    source = FAKE_ENDPOINT
     argv = [sys.executable, str(source), "--host", "127.0.0.1", "--port", str(port), *extra_args]
     return ManagedProcess("fake-openai-endpoint", argv, env=dict(os.environ), log_path=workdir / "fake_endpoint.log")
 

@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from ..processes import Interrupted, ManagedProcess
+from ..shipped import LOCUSTFILE
 from .progress import phase_progress
 
 STOP_TIMEOUT_S = 30
 """Users finish their request in flight when the run time ends, so every request sent is counted."""
-LOCUSTFILE = Path(__file__).resolve().parents[3] / "loadtest" / "locustfile.py"
-HIGH_THROUGHPUT_LOCUSTFILE = LOCUSTFILE.with_name("high_throughput.py")
-"""The high-throughput load (imports the guide's locustfile next to it)."""
 
 
 _WAIT_TIME = re.compile(r"^\s*wait_time\s*=\s*between\(\s*([0-9.]+)\s*,\s*([0-9.]+)\s*\)", re.MULTILINE)

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ..processes import Interrupted, cpu_seconds
+from ..shipped import HIGH_THROUGHPUT_LOCUSTFILE, LOCUSTFILE
 from ..versions import LITELLM_VERSION, LOCUST_VERSION
 from .local_stack import ProxyVariant, RunningStack, load_template, running_stack
-from .locust_run import HIGH_THROUGHPUT_LOCUSTFILE, LOCUSTFILE, LoadResult, LoadShape, run_locust
+from .locust_run import LoadResult, LoadShape, run_locust
 from .published import FOUR_INSTANCES, HIGH_THROUGHPUT, PUBLISHED_RPS_PER_WORKER
 
 SCENARIOS = ("guide", "rate-limited", "high-throughput")

@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from ..processes import cpu_seconds
+from ..shipped import OPEN_LOOP_LOCUSTFILE
 from .local_stack import ProxyVariant, RunningStack, load_template, running_stack
-from .locust_run import LOCUSTFILE, LoadShape, run_locust
+from .locust_run import LoadShape, run_locust
 from .published import FOUR_INSTANCES
 from .runner import fake_stats, machine_facts, reset_fake_stats
 
-OPEN_LOOP_LOCUSTFILE = LOCUSTFILE.with_name("open_loop.py")
 SERVED_FRACTION = 0.97
 """A step keeps up when at least this share of its arrivals was answered within the window."""
 GENERATOR_LAG_LIMIT_MS = 50.0

@@ -38,16 +38,16 @@ from troposphere import (
     servicediscovery,
 )
 
-from . import harness_scripts as scripts
-from .proxy_config import MASTER_KEY_SECRET_ENV
-from .spec import BenchmarkSpec
-from .stack import checkov
-from .stack import exports as x
-from .stack.compute import rolling_deployment
-from .stack.console import console_interface
-from .stack.iam import execution_role
-from .stack.security_groups import security_group
-from .stack.service_discovery import FAKE_ENDPOINT_PORT, FAKE_ENDPOINT_SERVICE, IN_VPC_FAKE_ENDPOINT_URL
+from ..proxy_config import MASTER_KEY_SECRET_ENV
+from ..spec import BenchmarkSpec
+from ..stack import checkov
+from ..stack import exports as x
+from ..stack.compute import rolling_deployment
+from ..stack.console import console_interface
+from ..stack.iam import execution_role
+from ..stack.security_groups import security_group
+from ..stack.service_discovery import FAKE_ENDPOINT_PORT, FAKE_ENDPOINT_SERVICE, IN_VPC_FAKE_ENDPOINT_URL
+from . import scripts
 
 DEFAULT_PROXY_STACK_NAME = "litellm-bench"  # scripts/deploy.sh and aws/launch.py's default
 PYTHON_IMAGE = "public.ecr.aws/docker/library/python:3.12.11-slim-bookworm"

@@ -22,10 +22,10 @@ from __future__ import annotations
 import base64
 import gzip
 from dataclasses import dataclass
-from pathlib import Path
 
-from .proxy_config import CONFIG_INVALID_EXIT_CODE, MASTER_KEY_ENV, MASTER_KEY_SECRET_ENV
-from .versions import LOCUST_VERSION
+from ..proxy_config import CONFIG_INVALID_EXIT_CODE, MASTER_KEY_ENV, MASTER_KEY_SECRET_ENV
+from ..shipped import FAKE_ENDPOINT, HIGH_THROUGHPUT_LOCUSTFILE, LOCUSTFILE
+from ..versions import LOCUST_VERSION
 
 FAKE_CODE_ENV = "FAKE_ENDPOINT_PY_GZ"
 LOCUST_CODE_ENV = "LOCUSTFILE_PY_GZ"
@@ -45,10 +45,9 @@ WORKER_WAIT_S = 300
 AUTOQUIT_S = 30
 """With the web UI, seconds the master stays up after the run (Locust's --autoquit)."""
 
-PACKAGE = Path(__file__).resolve().parent
-FAKE_ENDPOINT_SOURCE = PACKAGE / "fake_endpoint.py"
-LOCUSTFILE_SOURCE = PACKAGE.parents[1] / "loadtest" / "locustfile.py"
-HIGH_THROUGHPUT_SOURCE = LOCUSTFILE_SOURCE.with_name("high_throughput.py")
+FAKE_ENDPOINT_SOURCE = FAKE_ENDPOINT
+LOCUSTFILE_SOURCE = LOCUSTFILE
+HIGH_THROUGHPUT_SOURCE = HIGH_THROUGHPUT_LOCUSTFILE
 
 
 def encode_source(source: bytes) -> str:
@@ -69,11 +68,13 @@ class HarnessSources:
     high_throughput: bytes = b""
 
     @classmethod
-    def from_repository(cls) -> HarnessSources:
+    def from_package(cls) -> HarnessSources:
         sources = (FAKE_ENDPOINT_SOURCE, LOCUSTFILE_SOURCE, HIGH_THROUGHPUT_SOURCE)
         missing = [p for p in sources if not p.is_file()]
         if missing:
-            raise FileNotFoundError(f"harness source missing: {', '.join(map(str, missing))} (run from the repository)")
+            raise FileNotFoundError(
+                f"harness source missing: {', '.join(map(str, missing))} (reinstall: data files missing)"
+            )
         return cls(
             fake_endpoint=FAKE_ENDPOINT_SOURCE.read_bytes(),
             locustfile=LOCUSTFILE_SOURCE.read_bytes(),

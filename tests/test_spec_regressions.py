@@ -172,6 +172,10 @@ FOUND: dict[str, tuple[dict[str, Any], str]] = {
         "https.ssl_policy",
     ),
     "a TLS13 policy that does not exist": ({"https": {"ssl_policy": "ELBSecurityPolicy-TLS13-x"}}, "https.ssl_policy"),
+    "request-count scaling on a fixed fleet (render crashed: KeyError ProxyScalableTarget)": (
+        {"high_throughput": {"requests_per_target_per_s": 83}},
+        "high_throughput.requests_per_target_per_s",
+    ),
 }
 
 

@@ -1,10 +1,15 @@
 """Hypothesis strategies over the whole spec space: valid spec dicts and the mutations that break them.
 
 `valid_specs()` draws every section and switch so that every spec rule holds by construction (no
-filtering: hypothesis would discard most draws): Fargate CPU/memory pairs, task counts, a DB class
-that holds the connection budget, storage types with IOPS/throughput inside their rules, alarms on
-or off, HTTPS, Redis, Multi-AZ, the harness, and models of every kind (the fake endpoint, a URL with
-a placeholder key, a provider key from a secret the stack creates or from an existing ARN).
+filtering: hypothesis would discard most draws): Fargate CPU/memory pairs, a fixed fleet (desired
+count only) or autoscaling (min/desired/max, cooldowns, request-count scaling), a DB class that holds
+the connection budget of `spec.pool_tasks` (or PgBouncer's per-task budget over
+`spec.max_tasks_in_deployment`), storage types with IOPS/throughput inside their rules, alarms on or
+off, HTTPS, Redis (and its transaction buffer), Multi-AZ, NAT gateways, keep-alive above the ALB idle
+timeout, cooldowns, migrations whose reruns fit their expected duration, the high-throughput switches
+(collector, metrics port, timeouts, surge, offered bandwidth within the fleet), the harness and models
+of every kind (the fake endpoint, a URL with a placeholder key, a provider key from a secret the stack
+creates or from an existing ARN). Sizes come from the spec's own properties (`_sizing`).
 
 `MUTATIONS` each break one rule of a valid spec and name the field the error line must start with.
 """
@@ -22,9 +27,16 @@ from hypothesis import strategies as st
 from litellm_bench_cfn import catalog
 from litellm_bench_cfn.spec import (
     DESCRIPTION_LIMIT,
+    FAKE_ENDPOINT_RPS_PER_TASK,
     LOCUST_RPS_PER_WORKER,
     PROXY_RPS_PER_WORKER,
     BenchmarkSpec,
+    DatabaseSpec,
+    HighThroughputSpec,
+    LiteLLMSpec,
+    MigrationsSpec,
+    ScalingSpec,
+    TaskSpec,
 )
 
 Spec = dict[str, Any]
@@ -106,25 +118,115 @@ def _description(draw: st.DrawFn, name: str) -> str:
     return text
 
 
+def _migrations(draw: st.DrawFn) -> Spec:
+    """Reruns whose waits fit expected_duration_s (the rule: the grace period outlasts every wait)."""
+    delay = draw(st.integers(1, 60))
+    migrations: Spec = {
+        "mode": draw(st.sampled_from(["init_container", "in_proxy"])),
+        "attempts": draw(st.integers(1, 20)),
+        "retry_delay_s": delay,
+        "retry_delay_max_s": draw(st.integers(delay, 300)),
+    }
+    while (budget := MigrationsSpec(**migrations).retry_wait_budget_s) > 1800:
+        migrations["attempts"] -= 1
+    migrations["expected_duration_s"] = draw(st.integers(budget, 1800))
+    return migrations
+
+
+def _high_throughput(draw: st.DrawFn, redis: bool, proxy_port: int) -> Spec:
+    """The switches that do not depend on the fleet; _fleet adds offered_rps and the PgBouncer sizes."""
+    ht: Spec = {
+        "pgbouncer": draw(st.booleans()),
+        "spend_collector": draw(st.booleans()),
+        "json_logs": draw(st.booleans()),
+        "use_redis_transaction_buffer": redis and draw(st.booleans()),
+    }
+    metrics_port = draw(st.sampled_from([None, 9090, 4003]))
+    ht["prometheus_callback"] = metrics_port is not None or draw(st.booleans())
+    if metrics_port is not None:
+        ht["metrics_port"] = metrics_port
+    if ht["spend_collector"]:
+        ht["collector_port"] = draw(
+            st.sampled_from([p for p in (4002, 4001, 9000) if p not in (proxy_port, metrics_port)])
+        )
+    request_timeout = draw(st.one_of(st.none(), st.integers(1, 3600)))
+    if request_timeout is not None:
+        ht["request_timeout_s"] = request_timeout
+    if draw(st.booleans()):
+        ht["stop_timeout_s"] = 120 if request_timeout is not None else draw(st.integers(2, 120))
+    if draw(st.booleans()):
+        ht["deployment_maximum_percent"] = draw(st.integers(100, 200))
+    return ht
+
+
+def _sizing(spec: Spec) -> BenchmarkSpec:
+    """The sections drawn so far as a spec, unvalidated, to read the spec's own sizing properties."""
+    return BenchmarkSpec.model_construct(
+        tasks=TaskSpec(**spec["tasks"]),
+        scaling=ScalingSpec(**spec["scaling"]),
+        litellm=LiteLLMSpec(**spec["litellm"]),
+        high_throughput=HighThroughputSpec(**spec["high_throughput"]),
+        database=DatabaseSpec(**spec.get("database", {})),
+    )
+
+
+def _fleet(draw: st.DrawFn, ht: Spec) -> tuple[Spec, Spec]:
+    """tasks.desired_count and scaling: a fixed fleet (min/max left at their defaults) or autoscaling;
+    the offered bandwidth, if any, within what desired_count tasks carry."""
+    if draw(st.booleans()):
+        max_tasks = draw(st.integers(1, MAX_TASKS_CEILING))
+        min_tasks = draw(st.integers(1, max_tasks))
+        desired = draw(st.integers(min_tasks, max_tasks))
+        scaling: Spec = {"enabled": True, "min_tasks": min_tasks, "max_tasks": max_tasks}
+        if draw(st.booleans()):
+            scaling["cpu_target_percent"] = draw(st.floats(10, 90, allow_nan=False))
+            scaling["scale_in_cooldown_s"] = draw(st.integers(0, 3600))
+            scaling["scale_out_cooldown_s"] = draw(st.integers(0, 3600))
+        if draw(st.booleans()):  # a second scaling policy: only with autoscaling
+            ht["requests_per_target_per_s"] = draw(st.floats(0.5, 5000, allow_nan=False, allow_infinity=False))
+    else:
+        desired = draw(st.integers(1, MAX_TASKS_CEILING))
+        scaling = {"enabled": False}
+    if draw(st.booleans()):
+        kib = draw(st.integers(1, 10_240))
+        ht["request_kib"] = kib
+        ht["offered_rps"] = draw(st.integers(1, max(1, int(desired * 1e9 / (kib * 1024 * 8)))))
+        while (
+            ht["offered_rps"] > 1
+            and _sizing({"tasks": {"desired_count": desired}, "scaling": scaling, "litellm": {"workers": 1},
+                         "high_throughput": ht}).fewest_tasks_for_bandwidth > desired
+        ):  # fmt: skip
+            ht["offered_rps"] -= 1
+    return {"desired_count": desired}, scaling
+
+
 @st.composite
 def valid_specs(draw: st.DrawFn) -> Spec:
     """A spec dict the schema and every rule accept."""
     name = draw(st.from_regex(r"[a-z][a-z0-9-]{0,12}", fullmatch=True))
     cpu, memory = _fargate(draw)
     workers = draw(st.integers(1, 8))
-    max_tasks = draw(st.integers(1, MAX_TASKS_CEILING))
-    min_tasks = draw(st.integers(1, max_tasks))
-    desired = draw(st.integers(min_tasks, max_tasks))
+    port = draw(st.sampled_from([4000, 8080]))
+    redis: Spec = {"enabled": draw(st.booleans())}
+    ht = _high_throughput(draw, redis["enabled"], port)
+    tasks, scaling = _fleet(draw, ht)
+    tasks.update(cpu=cpu, memory=memory)
+    drawn: Spec = {"tasks": tasks, "scaling": scaling, "litellm": {"workers": workers}, "high_throughput": ht}
+    sizing = _sizing(drawn)
     reserved = draw(st.integers(0, 100))
-    needed = reserved + max_tasks * workers
+    top_connections = max(c.default_max_connections for c in catalog.DB_INSTANCE_CLASSES.values())
+    if ht["pgbouncer"]:
+        per_task = draw(st.integers(1, min(100, (top_connections - 1 - reserved) // sizing.max_tasks_in_deployment)))
+        ht["pgbouncer_max_db_connections"] = per_task
+        needed = reserved + sizing.max_tasks_in_deployment * per_task
+    else:
+        needed = reserved + sizing.pool_tasks * workers
     classes = sorted(n for n, c in catalog.DB_INSTANCE_CLASSES.items() if c.default_max_connections >= needed + 1)
     instance_class = draw(st.sampled_from(classes))
     ceiling = catalog.DB_INSTANCE_CLASSES[instance_class].default_max_connections
     max_connections = draw(st.integers(max(20, needed, reserved + 1), ceiling))
-    budget = max_connections - reserved
-    fit = budget // (max_tasks * workers)
-    pool = draw(st.one_of(st.none(), st.integers(1, min(fit, 1000))))
-    pools = (pool or max(1, fit)) * max_tasks * workers
+    fit = (max_connections - reserved) // (sizing.pool_tasks * workers)
+    pool = draw(st.one_of(st.none(), st.integers(1, max(1, min(fit, 1000)))))
 
     multi_az = draw(st.booleans())
     database: Spec = {
@@ -137,6 +239,12 @@ def valid_specs(draw: st.DrawFn) -> Spec:
         "backup_retention_days": draw(st.integers(1, 35)),
         **_storage(draw),
     }
+    drawn["litellm"]["database_connection_pool_limit"] = pool
+    drawn["database"] = database
+    sized = _sizing(drawn)
+    if ht["pgbouncer"]:
+        clients = sized.pool_limit * (workers + (1 if ht["spend_collector"] else 0))
+        ht["pgbouncer_max_client_conn"] = draw(st.integers(clients, max(clients, 100_000)))
     alarms_enabled = draw(st.booleans())
     evaluation = draw(st.integers(1, 10))
     alarms: Spec = {
@@ -148,10 +256,10 @@ def valid_specs(draw: st.DrawFn) -> Spec:
         "p95_latency_ms": draw(st.integers(1, 600_000)),
     }
     if draw(st.booleans()):
-        alarms["min_healthy_hosts"] = draw(st.integers(1, min_tasks))
-    if pools > int(max_connections * 0.9):
+        alarms["min_healthy_hosts"] = draw(st.integers(1, sizing.fewest_tasks))
+    sized = _sizing(drawn)  # with the PgBouncer sizes
+    if sized.db_connections_at_max > int(max_connections * 0.9):
         alarms["db_connections_fraction"] = 1.0
-    redis: Spec = {"enabled": draw(st.booleans())}
     if redis["enabled"]:
         redis["replicas"] = draw(st.integers(1 if multi_az else 0, 5))
         redis["node_type"] = draw(st.sampled_from(["cache.t4g.medium", "cache.r7g.large"]))
@@ -160,45 +268,52 @@ def valid_specs(draw: st.DrawFn) -> Spec:
     harness: Spec = {"enabled": draw(st.booleans())}
     if harness["enabled"]:
         fe_cpu, fe_memory = _fargate(draw, [1024, 2048, 4096])
-        demand = 2 * max_tasks * workers * PROXY_RPS_PER_WORKER
+        demand = 2 * sizing.most_tasks * workers * PROXY_RPS_PER_WORKER
         harness.update(
             fake_endpoint_cpu=fe_cpu,
             fake_endpoint_memory=min(fe_memory, 30720),
-            fake_endpoint_tasks=max(1, -(-demand // 5000)),
+            fake_endpoint_tasks=max(1, -(-demand // FAKE_ENDPOINT_RPS_PER_TASK)),
             locust_workers=max(1, -(-math.ceil(users / 0.75) // LOCUST_RPS_PER_WORKER)),
             in_vpc_fake_endpoint=draw(st.booleans()),
+            upstream_latency_ms=draw(st.integers(0, 60_000)),
         )
         lc_cpu, lc_memory = _fargate(draw, [256, 512, 1024, 2048, 4096])
         harness.update(locust_cpu=lc_cpu, locust_memory=min(lc_memory, 30720))
     interval = draw(st.integers(5, 300))
+    idle = draw(st.integers(1, 3999))
     spec: Spec = {
         "name": name,
         "description": _description(draw, name),
         "litellm": {
             "workers": workers,
-            "server": draw(st.sampled_from(["gunicorn", "uvicorn"])),
+            "server": "uvicorn",  # gunicorn is refused behind the ALB (_keepalive); broken_specs draws it
+            "keepalive_timeout_s": draw(st.integers(idle + 1, 4000)),
+            "disable_cooldowns": draw(st.sampled_from([None, True, False])),
             "log_level": draw(st.sampled_from(["ERROR", "WARNING", "INFO"])),
             "store_model_in_db": draw(st.booleans()),
             "disable_spend_logs": draw(st.booleans()),
             "max_requests_before_restart": draw(st.one_of(st.none(), st.integers(1, 100_000))),
             "database_connection_pool_limit": pool,
-            "port": draw(st.sampled_from([4000, 8080])),
+            "port": port,
             "models": _models(draw),
         },
-        "tasks": {"cpu": cpu, "memory": memory, "desired_count": desired},
-        "scaling": {"min_tasks": min_tasks, "max_tasks": max_tasks},
+        "tasks": tasks,
+        "scaling": scaling,
         "database": database,
-        "load_balancer": {"health_check": {"path": "/health/readiness", "interval_s": interval,
+        "network": {"nat_gateways": draw(st.sampled_from([1, 2]))},
+        "load_balancer": {"idle_timeout_s": idle,
+                          "health_check": {"path": "/health/readiness", "interval_s": interval,
                                            "timeout_s": draw(st.integers(2, min(120, interval - 1)))}},
         "observability": {"log_retention_days": draw(st.sampled_from(catalog.LOG_RETENTION_DAYS))},
         "load_test": {"users": users, "spawn_rate": draw(st.integers(1, 500)), "duration_s": 300},
-        "migrations": {"mode": draw(st.sampled_from(["init_container", "in_proxy"]))},
+        "migrations": _migrations(draw),
         "https": {"certificate_arn": draw(st.sampled_from(
             ["", "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"])),
             "ssl_policy": draw(st.sampled_from(catalog.ALB_TLS12_POLICIES))},
         "alarms": alarms,
         "redis": redis,
         "harness": harness,
+        "high_throughput": ht,
     }  # fmt: skip
     return spec
 
@@ -244,17 +359,45 @@ def _memory(data: Spec) -> None:
     data["tasks"]["memory"] = min(catalog.FARGATE_MEMORY_BY_CPU[cpu]) - 1 if cpu > 256 else 4096
 
 
+def _autoscaling(data: Spec) -> Spec:
+    """Turn autoscaling on (a fixed fleet has no range to break), around the fleet if it was fixed."""
+    scaling: Spec = data["scaling"]
+    if not scaling.get("enabled"):
+        scaling.update(enabled=True, min_tasks=1, max_tasks=data["tasks"]["desired_count"])
+    return scaling
+
+
 def _desired(data: Spec) -> None:
-    data["tasks"]["desired_count"] = data["scaling"]["max_tasks"] + 1 if data["scaling"]["max_tasks"] < 100 else 1
-    if data["scaling"]["max_tasks"] >= 100:
-        data["scaling"]["min_tasks"] = 2
+    scaling = _autoscaling(data)
+    data["tasks"]["desired_count"] = scaling["max_tasks"] + 1 if scaling["max_tasks"] < 100 else 1
+    if scaling["max_tasks"] >= 100:
+        scaling["min_tasks"] = 2
 
 
 def _min_above_max(data: Spec) -> None:
-    top = data["scaling"]["max_tasks"]
+    scaling = _autoscaling(data)
+    top = scaling["max_tasks"]
     if top >= 100:
-        data["scaling"]["max_tasks"] = top = 99
-    data["scaling"]["min_tasks"] = top + 1
+        scaling["max_tasks"] = top = 99
+    scaling["min_tasks"] = top + 1
+
+
+def _fixed_fleet_with_range(data: Spec) -> None:
+    data["scaling"] = {"enabled": False, "max_tasks": ScalingSpec().max_tasks + 1}
+
+
+def _keepalive_at_idle(data: Spec) -> None:
+    data["litellm"].update(server="uvicorn", keepalive_timeout_s=data["load_balancer"]["idle_timeout_s"])
+
+
+def _request_scaling_on_fixed_fleet(data: Spec) -> None:
+    data["scaling"] = {"enabled": False}
+    data["high_throughput"]["requests_per_target_per_s"] = 83
+
+
+def _buffer_without_redis(data: Spec) -> None:
+    data["redis"] = {"enabled": False}
+    data["high_throughput"]["use_redis_transaction_buffer"] = True
 
 
 def _model_param(field: str, value: Any) -> Callable[[Spec], None]:
@@ -311,7 +454,8 @@ MUTATIONS: tuple[Mutation, ...] = (
              _update("alarms", evaluation_periods=2, datapoints_to_alarm=3)),
     Mutation("description", "description", "description", _set("description", "x" * 1100)),
     Mutation("engine major", "engine", "database.engine_version", _set("database.engine_version", "12.22")),
-    Mutation("engine text", "engine", "database.engine_version", _set("database.engine_version", "latest")),
+    Mutation("engine text", "schema_engine", "database.engine_version", _set("database.engine_version", "latest"),
+             schema=True),
     Mutation("literal key", "model0", "litellm.models.0.litellm_params.api_key",
              _model_param("api_key", "sk-proj-abcdefghijklmnopqrstuvwxyz012345")),
     Mutation("unset env", "model0", "litellm.models.0.litellm_params.api_key",
@@ -323,7 +467,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("api_base env", "model0", "litellm.models.0.litellm_params.api_base",
              _model_param("api_base", "os.environ/UPSTREAM_URL")),
     Mutation("redis single node", "redis", "redis.replicas", _redis_single),
-    Mutation("redis version", "redis_version", "redis.engine_version",
+    Mutation("redis version", "redis", "redis.engine_version",
              _update("redis", enabled=True, engine_version="5.0.0")),
     Mutation("model name", "model_name", "litellm.models.0.model_name",
              lambda data: data["litellm"]["models"][0].update(model_name="a ${b}")),
@@ -332,6 +476,22 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("tls 1.0 policy", "tls", "https.ssl_policy",
              _set("https.ssl_policy", "ELBSecurityPolicy-TLS13-1-0-2021-06")),
     Mutation("locust workers", "locust", "harness.locust_workers", _locust),
+    Mutation("fixed fleet with max_tasks", "counts", "scaling.max_tasks", _fixed_fleet_with_range),
+    Mutation("bandwidth over the fleet", "counts", "tasks.desired_count",
+             _update("high_throughput", offered_rps=200_000, request_kib=300)),
+    Mutation("keep-alive not above idle", "keepalive", "litellm.keepalive_timeout_s", _keepalive_at_idle),
+    Mutation("gunicorn", "keepalive", "litellm.server", _set("litellm.server", "gunicorn")),
+    Mutation("redis buffer without redis", "redis", "high_throughput.use_redis_transaction_buffer",
+             _buffer_without_redis),
+    Mutation("migrations wait budget", "migrations", "migrations.expected_duration_s",
+             _update("migrations", mode="init_container", attempts=20, retry_delay_s=60, retry_delay_max_s=300,
+                     expected_duration_s=60)),
+    Mutation("metrics without prometheus", "metrics", "high_throughput.metrics_port",
+             _update("high_throughput", metrics_port=9091, prometheus_callback=False)),
+    Mutation("request scaling on a fixed fleet", "counts", "high_throughput.requests_per_target_per_s",
+             _request_scaling_on_fixed_fleet),
+    Mutation("stop timeout under request timeout", "stop", "high_throughput.stop_timeout_s",
+             _update("high_throughput", request_timeout_s=600, stop_timeout_s=30)),
     Mutation("unknown key", "schema_extra", "tasks.colour", _set("tasks.colour", "blue"), schema=True),
     Mutation("cpu value", "schema_cpu", "tasks.cpu", _set("tasks.cpu", 3000), schema=True),
     Mutation("count type", "schema_count", "scaling.max_tasks", _set("scaling.max_tasks", "ten"), schema=True),

@@ -27,7 +27,7 @@ DEPLOY = REPO_ROOT / "scripts" / "deploy.sh"
 BIG_SPEC = """\
 name: big
 tasks: {desired_count: 2}
-scaling: {min_tasks: 2, max_tasks: 40}
+scaling: {enabled: true, min_tasks: 2, max_tasks: 40}
 litellm: {workers: 2}
 database: {max_connections: 2000, reserved_connections: 100}
 alarms: {db_connections_fraction: 0.95}

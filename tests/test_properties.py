@@ -124,17 +124,27 @@ def test_every_valid_spec_renders_a_stable_consistent_lint_clean_template(data: 
 @settings(max_examples=example_count(40))
 @given(valid_specs(), st.data())
 def test_task_count_rules_agree_with_min_le_desired_le_max(data: Spec, draw: st.DataObject) -> None:
-    """The Rules, evaluated with CloudFormation's semantics (check-params), accept exactly the
-    count triples min <= desired <= max within the parameters' bounds, and refuse non-integers."""
-    template = yaml.safe_load(to_yaml(build_template(parse(data))))
-    top = int(template["Parameters"]["MaxTaskCount"]["MaxValue"])
+    """The Rules and parameter bounds, evaluated with CloudFormation's semantics (check-params), accept
+    exactly the count triples min <= desired <= max within the parameters' bounds (desired no lower
+    than the bandwidth needs), and refuse non-integers. A fixed fleet has DesiredTaskCount only."""
+    spec = parse(data)
+    template = yaml.safe_load(to_yaml(build_template(spec)))
+    names = ["MinTaskCount", "DesiredTaskCount", "MaxTaskCount"] if spec.scaling.enabled else ["DesiredTaskCount"]
+    assert [n for n in ("MinTaskCount", "DesiredTaskCount", "MaxTaskCount") if n in template["Parameters"]] == names
+    top = int(template["Parameters"]["DesiredTaskCount"]["MaxValue"])
+    assert top == spec.most_tasks
     counts = st.integers(1, top)
     for _ in range(20):
         low, desired, high = draw.draw(counts), draw.draw(counts), draw.draw(counts)
-        values = {"MinTaskCount": str(low), "DesiredTaskCount": str(desired), "MaxTaskCount": str(high)}
-        assert (check_parameters(template, values) == []) == (low <= desired <= high), values
+        if spec.scaling.enabled:
+            values = {"MinTaskCount": str(low), "DesiredTaskCount": str(desired), "MaxTaskCount": str(high)}
+            accepted = low <= desired <= high
+        else:
+            values, accepted = {"DesiredTaskCount": str(desired)}, True
+        accepted = accepted and desired >= spec.fewest_tasks_for_bandwidth
+        assert (check_parameters(template, values) == []) == accepted, values
     odd = draw.draw(st.sampled_from(["1.5", "02", "1e1", "2.0"]))
-    name = draw.draw(st.sampled_from(["MinTaskCount", "DesiredTaskCount", "MaxTaskCount"]))
+    name = draw.draw(st.sampled_from(names))
     assert check_parameters(template, {name: odd}) != [], (name, odd)
 
 
@@ -263,7 +273,18 @@ def test_strategies_reach_every_switch() -> None:
             "storage": spec.database.storage_type,
             "created secret": any(not s.arn for s in spec.provider_key_secrets),
             "existing secret": any(s.arn for s in spec.provider_key_secrets),
-            "over 51,200 bytes": spec.scaling.max_tasks > 23,
+            "over 51,200 bytes": spec.scaling.enabled and spec.scaling.max_tasks > 23,
+            "autoscaling": spec.scaling.enabled,
+            "two NAT gateways": spec.network.nat_gateways == 2,
+            "migrations in proxy": spec.migrations.mode == "in_proxy",
+            "cooldowns disabled": spec.litellm.cooldowns_disabled,
+            "pgbouncer": spec.high_throughput.pgbouncer,
+            "spend collector": spec.high_throughput.spend_collector,
+            "metrics port": spec.high_throughput.metrics_port is not None,
+            "redis transaction buffer": spec.high_throughput.use_redis_transaction_buffer,
+            "offered bandwidth": spec.high_throughput.offered_rps is not None,
+            "surge below 200%": spec.rolling_maximum_percent < 200,
+            "requests per target": spec.high_throughput.requests_per_target_per_s is not None,
         }.items():
             seen.setdefault(key, set()).add(value)
     assert seen["storage"] == {"gp2", "gp3", "io1", "io2"}
@@ -298,9 +319,19 @@ def test_a_fixed_sample_of_templates_is_policy_clean(tmp_path: Path) -> None:
 def test_count_rules_hold_exhaustively_for_small_maxima() -> None:
     """Every triple for max_tasks 1-12 (the property test above samples larger ones)."""
     for top in range(1, 13):
-        spec = parse({"tasks": {"desired_count": 1}, "scaling": {"min_tasks": 1, "max_tasks": top},
+        spec = parse({"tasks": {"desired_count": 1}, "scaling": {"enabled": True, "min_tasks": 1, "max_tasks": top},
                       "litellm": {"workers": 1}, "harness": {"enabled": False}})  # fmt: skip
         template = yaml.safe_load(to_yaml(build_template(spec)))
         for low, desired, high in itertools.product(range(1, top + 1), repeat=3):
             values = {"MinTaskCount": str(low), "DesiredTaskCount": str(desired), "MaxTaskCount": str(high)}
             assert (check_parameters(template, values) == []) == (low <= desired <= high), (top, values)
+
+
+def test_a_fixed_fleet_takes_exactly_the_whole_counts_up_to_its_size() -> None:
+    """A fixed fleet of 1-12 tasks: DesiredTaskCount takes 1..desired_count and nothing else."""
+    for size in range(1, 13):
+        spec = parse({"tasks": {"desired_count": size}, "litellm": {"workers": 1}, "harness": {"enabled": False}})
+        template = yaml.safe_load(to_yaml(build_template(spec)))
+        for value in [*map(str, range(0, size + 2)), "1.5", "01", f"{size}.0"]:
+            accepted = value.isdigit() and not value.startswith("0") and 1 <= int(value) <= size
+            assert (check_parameters(template, {"DesiredTaskCount": value}) == []) == accepted, (size, value)

@@ -172,6 +172,10 @@ FOUND: dict[str, tuple[dict[str, Any], str]] = {
         "https.ssl_policy",
     ),
     "a TLS13 policy that does not exist": ({"https": {"ssl_policy": "ELBSecurityPolicy-TLS13-x"}}, "https.ssl_policy"),
+    "request-count scaling on a fixed fleet (render crashed: KeyError ProxyScalableTarget)": (
+        {"high_throughput": {"requests_per_target_per_s": 83}},
+        "high_throughput.requests_per_target_per_s",
+    ),
 }
 
 
@@ -203,3 +207,15 @@ def test_a_config_too_large_for_an_ecs_task_definition_is_refused() -> None:
     spec = BenchmarkSpec.model_validate(models(250))
     task_definition = render_dict(spec)["Resources"]["ProxyTaskDefinition"]["Properties"]
     assert len(json.dumps(task_definition)) < 65_536
+
+
+@pytest.mark.parametrize("value", ["1.5", "02", "2.0", "3.0"])
+def test_a_fixed_fleet_refuses_a_desired_count_that_is_not_a_whole_number(value: str) -> None:
+    """Found by the property tests: with scaling.enabled false the TaskCountRange rule is gone, and a
+    Number parameter alone takes 1.5 or 02 (ECS would then fail the deploy, not the console)."""
+    from litellm_bench_cfn.aws.param_rules import check_parameters
+
+    template = yaml.safe_load(to_yaml(build_template(BenchmarkSpec())))
+    assert not BenchmarkSpec().scaling.enabled
+    assert check_parameters(template, {"DesiredTaskCount": value}) != []
+    assert check_parameters(template, {"DesiredTaskCount": "3"}) == []

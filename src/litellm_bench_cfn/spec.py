@@ -1050,6 +1050,12 @@ def _high_throughput(spec: BenchmarkSpec) -> Iterable[Violation]:
                 f"clients exceed {ht.pgbouncer_max_client_conn}; raise it or lower "
                 "litellm.database_connection_pool_limit",
             )
+    if ht.requests_per_target_per_s is not None and not spec.scaling.enabled:
+        yield (
+            "high_throughput.requests_per_target_per_s",
+            "scales nothing with scaling.enabled false (a fixed fleet of tasks.desired_count); "
+            "remove it or set scaling.enabled: true",
+        )
     if ht.use_redis_transaction_buffer and not spec.redis.enabled:
         yield "high_throughput.use_redis_transaction_buffer", "needs Redis; set redis.enabled: true"
     if ht.spend_collector and ht.collector_port in (spec.litellm.port, ht.metrics_port):

@@ -67,9 +67,21 @@ def add_rules(template: Template, params: Parameters, max_tasks: int) -> None:
             ]
         },
     )
-    if params.min_count is None or params.max_count is None:
-        return  # a fixed fleet: DesiredTaskCount's own bounds say all there is
     counts = list(range(1, max_tasks + 1))
+    if params.min_count is None or params.max_count is None:
+        # A fixed fleet: the bounds are on the parameter, but a Number parameter also takes 1.5 or 02.
+        template.add_rule(
+            "DesiredTaskCountWhole",
+            {
+                "Assertions": [
+                    {
+                        "Assert": _contains([str(v) for v in counts], params.desired_count),
+                        "AssertDescription": "DesiredTaskCount must be a whole number (no decimals, no leading 0).",
+                    }
+                ]
+            },
+        )
+        return
     template.add_rule(
         "TaskCountRange",
         {

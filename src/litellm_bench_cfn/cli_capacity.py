@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import yaml
 from .bench.published import PUBLISHED_RPS_PER_WORKER
 from .bench.sweep import DEFAULT_P95_MS, SweepOptions
 from .bench.variants import VARIANTS, variant_named
+from .cli_bench import _run_dir as run_dir
 from .cli_bench_aws import _bench_modes
 from .processes import ProcessFailed
 from .spec import SpecError
@@ -51,7 +51,11 @@ def cmd_bench_sweep(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"--variant: {exc}", file=sys.stderr)
         return 2
-    workdir = Path(args.results_dir) / f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        workdir = run_dir(args, "sweep")  # its own folder, even when two sweeps start in one second
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     options = SweepOptions(
         template=template,
         workdir=workdir,

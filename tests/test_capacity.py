@@ -6,13 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
 from litellm_bench_cfn.bench.litellm_versions import check_version, litellm_bin_dir
-from litellm_bench_cfn.bench.sweep import StepResult, SweepOptions, judge, knee_of, rates_to_try
+from litellm_bench_cfn.bench.sweep import StepResult, SweepOptions, judge, knee_of, rates_to_try, sweep_steps
 from litellm_bench_cfn.bench.variants import variant_named
 from litellm_bench_cfn.processes import ManagedProcess, free_port
 from litellm_bench_cfn.sizing import Capacity, size_for, spec_overrides
@@ -62,6 +63,43 @@ def test_knee_is_the_highest_rate_held_with_every_lower_rate_held() -> None:
         s.reasons = judge(s, 150)
         s.held = not s.reasons
     assert knee_of(steps) == 30
+
+
+def _ramp(confirmations: int = 1) -> SweepOptions:
+    return SweepOptions(
+        template=Path("t"), workdir=Path("w"), start_rps=10, growth=2, resolution=0.1, confirmations=confirmations
+    )
+
+
+def _measured(capacity: float, stalls: set[tuple[float, int]]) -> Callable[[float, int], StepResult]:
+    """A proxy that holds up to `capacity` req/s, except the (rate, attempt) pairs a stall hits."""
+
+    def measure(rate: float, attempt: int) -> StepResult:
+        stalled = (rate, attempt) in stalls
+        step = _step(rate, p95=900 if rate > capacity or stalled else 50)
+        step.reasons = judge(step, 150)
+        step.held = not step.reasons
+        return step
+
+    return measure
+
+
+def test_one_stalled_step_does_not_end_the_ramp_when_failures_are_confirmed() -> None:
+    options = _ramp()
+    stall = {(20.0, 1)}  # the first try at 20 req/s meets a stall on the machine; the retry holds
+    confirmed = sweep_steps(options, _measured(55, stall), lambda _: None, "sweep")
+    assert 50 <= (knee_of(confirmed) or 0) <= 55
+    at_20 = [(s.attempt, s.held) for s in confirmed if s.offered_rps == 20]
+    assert at_20 == [(1, False), (2, True)]
+
+    unconfirmed = sweep_steps(_ramp(confirmations=0), _measured(55, stall), lambda _: None, "sweep")
+    assert (knee_of(unconfirmed) or 0) < 20
+
+
+def test_a_rate_beyond_capacity_is_tried_confirmations_plus_one_times() -> None:
+    steps = sweep_steps(_ramp(confirmations=2), _measured(55, set()), lambda _: None, "sweep")
+    assert [s.attempt for s in steps if s.offered_rps == 80] == [1, 2, 3]
+    assert all(s.attempt == 1 for s in steps if s.offered_rps <= 55)
 
 
 def test_judge_names_every_reason_and_voids_generator_bound_steps() -> None:

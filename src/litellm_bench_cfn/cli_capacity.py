@@ -67,6 +67,7 @@ def cmd_bench_sweep(args: argparse.Namespace) -> int:
         p95_ms=args.p95_ms,
         resolution=args.resolution,
         repeats=args.repeat,
+        confirmations=args.confirm,
         variant=variant,
     )
     from .bench.sweep import run_sweep, sweep_table, write_sweep
@@ -152,6 +153,8 @@ def register(sub: Any) -> None:
     sweep.add_argument("--resolution", type=_positive(float), default=0.05,
                        help="bisect until held and failed rates are this close (fraction)")  # fmt: skip
     sweep.add_argument("--repeat", type=_positive(int, 1, True), default=1, help="sweeps to run (shows the spread)")
+    sweep.add_argument("--confirm", type=_positive(int, 0, True), default=1,
+                       help="times a step that did not hold is run again before it counts as failed")  # fmt: skip
     sweep.add_argument(
         "--variant", default="shipped", help=f"proxy configuration[@LITELLM_VERSION]; {', '.join(VARIANTS)}"
     )

@@ -10,6 +10,11 @@ step records served RPS, latency, the overhead header, the proxy's CPU per reque
 generator's own lag. A step *holds* when nothing failed, the served rate kept up with the offer
 and p95 stayed under the bound; the knee is the highest rate held with every lower step held
 too. A coarse ramp finds the bracket, then bisection narrows it to `resolution`.
+
+A step that does not hold is run again (`confirmations` times) before it counts as failed: on a
+shared machine one stall of a fraction of a second puts a short step's p95 over the bound, and a
+ramp that stops there reports a knee at half the real one. A rate the proxy cannot carry fails
+every time, so confirming costs one step at the knee and nothing below it.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ class SweepOptions:
     p95_ms: float = DEFAULT_P95_MS
     resolution: float = 0.05
     repeats: int = 1
+    confirmations: int = 1
     variant: ProxyVariant = field(default_factory=ProxyVariant)
 
 
@@ -69,6 +75,7 @@ class StepResult:
     upstream_200: int
     held: bool
     reasons: list[str]
+    attempt: int = 1
 
     @property
     def generator_bound(self) -> bool:
@@ -123,7 +130,7 @@ class SweepReport:
 
 
 def _step_at(run: SweepRun, rate: float | None) -> StepResult | None:
-    return next((s for s in run.steps if s.offered_rps == rate), None)
+    return next((s for s in run.steps if s.offered_rps == rate and s.held), None)
 
 
 def judge(step: StepResult, p95_bound_ms: float) -> list[str]:
@@ -211,13 +218,36 @@ def rates_to_try(options: SweepOptions, results: dict[float, bool]) -> float | N
 
 
 def knee_of(steps: list[StepResult]) -> float | None:
-    """The highest rate held with every lower rate held too."""
+    """The highest rate held with every lower rate held too; a rate holds when any attempt at it held."""
+    held_at: dict[float, bool] = {}
+    for step in steps:
+        held_at[step.offered_rps] = held_at.get(step.offered_rps, False) or step.held
     knee = None
-    for step in sorted(steps, key=lambda s: s.offered_rps):
-        if not step.held:
+    for rate in sorted(held_at):
+        if not held_at[rate]:
             break
-        knee = step.offered_rps
+        knee = rate
     return knee
+
+
+def sweep_steps(
+    options: SweepOptions, measure: Callable[[float, int], StepResult], say: Callable[[str], None], label: str
+) -> list[StepResult]:
+    """One sweep: ramp, confirm each failure, bisect; `measure(rate, attempt)` runs one step."""
+    results: dict[float, bool] = {}
+    steps: list[StepResult] = []
+    while (rate := rates_to_try(options, results)) is not None:
+        for attempt in range(1, options.confirmations + 2):
+            again = f" (again, {attempt}/{options.confirmations + 1})" if attempt > 1 else ""
+            say(f"{label}: offering {rate:g} req/s for {options.step_s}s{again}")
+            step = measure(rate, attempt)
+            step.attempt = attempt
+            say(_step_line(step))
+            steps.append(step)
+            if step.held or step.generator_bound:
+                break
+        results[rate] = step.held
+    return steps
 
 
 def _step_line(step: StepResult) -> str:
@@ -243,15 +273,14 @@ def run_sweep(options: SweepOptions, say: Callable[[str], None] = print) -> Swee
             f"p95 bound {options.p95_ms:g} ms"
         )
         for repeat in range(options.repeats):
-            results: dict[float, bool] = {}
-            steps: list[StepResult] = []
-            while (rate := rates_to_try(options, results)) is not None:
-                say(f"sweep {repeat + 1}/{options.repeats}: offering {rate:g} req/s for {options.step_s}s")
-                step = run_step(stack, rate, options, name=f"sweep{repeat + 1}-{rate:g}")
-                say(_step_line(step))
-                steps.append(step)
-                results[rate] = step.held
+            label = f"sweep {repeat + 1}/{options.repeats}"
+
+            def measure(rate: float, attempt: int, label: str = label, repeat: int = repeat) -> StepResult:
+                step = run_step(stack, rate, options, name=f"sweep{repeat + 1}-{rate:g}-{attempt}")
                 time.sleep(2)  # let the proxy's event loops go idle between steps
+                return step
+
+            steps = sweep_steps(options, measure, say, label)
             knee = knee_of(steps)
             runs.append(SweepRun(steps=sorted(steps, key=lambda s: s.offered_rps), knee_rps=knee,
                                  generator_bound=any(s.generator_bound for s in steps)))  # fmt: skip
@@ -267,6 +296,7 @@ def run_sweep(options: SweepOptions, say: Callable[[str], None] = print) -> Swee
             "growth": options.growth,
             "resolution": options.resolution,
             "repeats": options.repeats,
+            "confirmations": options.confirmations,
             "variant": options.variant.name,
             "cpus": os.cpu_count(),
         },
@@ -275,7 +305,7 @@ def run_sweep(options: SweepOptions, say: Callable[[str], None] = print) -> Swee
 
 
 def sweep_table(report: SweepReport) -> str:
-    header = ("run", "offered", "served", "fail", "p50", "p95", "p99", "hdr p50", "CPU ms/req", "proxy cores",
+    header = ("run", "offered", "try", "served", "fail", "p50", "p95", "p99", "hdr p50", "CPU ms/req", "proxy cores",
               "gen lag p99", "held")  # fmt: skip
     rows: list[tuple[str, ...]] = [header]
     for index, run in enumerate(report.runs, start=1):
@@ -285,6 +315,7 @@ def sweep_table(report: SweepReport) -> str:
                 (
                     str(index),
                     f"{s.offered_rps:g}",
+                    str(s.attempt),
                     f"{s.served_rps:.1f}",
                     str(s.failures),
                     f"{lat.get('p50') or 0:.0f}",

@@ -17,9 +17,9 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from litellm_bench_cfn import cli_deploy
 from litellm_bench_cfn.aws import deploy as ops
 from litellm_bench_cfn.aws.clients import AwsTarget
+from litellm_bench_cfn.cli import deploy as cli_deploy
 
 from .conftest import BENCHMARK_TEMPLATE
 

@@ -79,3 +79,28 @@ def test_the_parent_dying_takes_every_child_with_it(tmp_path: Path) -> None:
         assert survivors(children, within=8) == []
     finally:
         bench.kill_everything()
+
+
+def test_a_stop_signal_ends_a_sweep_with_its_steps_so_far(tmp_path: Path) -> None:
+    """`bench sweep` takes the same signals: everything stops, the steps measured so far are kept."""
+    sweep = BenchProcess("sweep", "--step-duration", "5", "--start-rps", "5", "--growth", "2", "--max-rps", "10",
+                         "--p95-ms", "5000", "--repeat", "3", results=tmp_path)  # fmt: skip
+    try:
+        sweep.wait_for_line("sweep 1: knee", timeout=300)
+        sweep.wait_for_line("sweep 2/3: offering", timeout=120)
+        time.sleep(2)
+        children = sweep.descendants()
+        assert "open_loop" in " ".join(" ".join(p.cmdline()) for p in children)
+        sweep.proc.send_signal(signal.SIGTERM)
+        code = sweep.proc.wait(timeout=30)
+        assert survivors(children, within=5) == []
+        assert code == 128 + signal.SIGTERM, "\n".join(sweep.stderr)
+        time.sleep(0.5)
+        assert any("PARTIAL results in" in line for line in sweep.stderr), sweep.stderr
+        (result,) = tmp_path.glob("sweep-*/sweep.json")
+        data = json.loads(result.read_text())
+        assert data["partial"] == "interrupted by SIGTERM"
+        assert [s["offered_rps"] for s in data["runs"][0]["steps"]] == [5, 10]  # the whole first sweep is kept
+        assert data["summary"]["knee_rps"] == 10
+    finally:
+        sweep.kill_everything()

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from litellm_bench_cfn import cli_bench
 from litellm_bench_cfn.bench import concurrency
 from litellm_bench_cfn.bench.locust_run import LoadResult, LoadShape
 from litellm_bench_cfn.bench.runner import PhaseResult, accounting, saturation_flags, user_flags
+from litellm_bench_cfn.cli import bench as cli_bench
+from litellm_bench_cfn.cli.common import new_run_dir
 
 from .conftest import REPO_ROOT
 
@@ -101,7 +102,7 @@ def test_answers_after_the_client_gave_up_are_late_not_lost() -> None:
 
 def test_two_runs_in_the_same_second_get_two_folders(tmp_path: Path) -> None:
     args = argparse.Namespace(results_dir=str(tmp_path))
-    first, second = cli_bench._run_dir(args, "local"), cli_bench._run_dir(args, "local")
+    first, second = new_run_dir(args, "local"), new_run_dir(args, "local")
     assert first != second and first.is_dir() and second.is_dir()
 
 

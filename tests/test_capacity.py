@@ -13,7 +13,16 @@ import pytest
 import yaml
 
 from litellm_bench_cfn.bench.litellm_versions import check_version, litellm_bin_dir
-from litellm_bench_cfn.bench.sweep import StepResult, SweepOptions, judge, knee_of, rates_to_try, sweep_steps
+from litellm_bench_cfn.bench.sweep import (
+    IDLE_CORES,
+    StepResult,
+    SweepOptions,
+    judge,
+    knee_of,
+    rates_to_try,
+    sweep_steps,
+    wait_until_idle,
+)
 from litellm_bench_cfn.bench.variants import variant_named
 from litellm_bench_cfn.processes import ManagedProcess, free_port
 from litellm_bench_cfn.sizing import Capacity, size_for, spec_overrides
@@ -100,6 +109,31 @@ def test_a_rate_beyond_capacity_is_tried_confirmations_plus_one_times() -> None:
     steps = sweep_steps(_ramp(confirmations=2), _measured(55, set()), lambda _: None, "sweep")
     assert [s.attempt for s in steps if s.offered_rps == 80] == [1, 2, 3]
     assert all(s.attempt == 1 for s in steps if s.offered_rps <= 55)
+
+
+class _BusyProxy:
+    """CPU seconds of a proxy that serves a backlog for `busy_s` seconds of the fake clock, then idles."""
+
+    def __init__(self, busy_s: float) -> None:
+        self.busy_s, self.now = busy_s, 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def cpu(self) -> float:
+        return min(self.now, self.busy_s) * 0.95 + self.now * IDLE_CORES / 10
+
+
+def test_the_sweep_waits_until_the_proxy_has_served_its_backlog() -> None:
+    proxy = _BusyProxy(busy_s=40)
+    waited = wait_until_idle(proxy.cpu, timeout_s=300, sleep=proxy.sleep)
+    assert waited is not None and 41 <= waited <= 43
+
+
+def test_a_proxy_still_busy_at_the_limit_is_reported_not_waited_for_forever() -> None:
+    proxy = _BusyProxy(busy_s=1000)
+    assert wait_until_idle(proxy.cpu, timeout_s=30, sleep=proxy.sleep) is None
+    assert proxy.now == 30
 
 
 def test_judge_names_every_reason_and_voids_generator_bound_steps() -> None:

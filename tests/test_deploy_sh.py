@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
-from litellm_bench_cfn import cli_deploy
 from litellm_bench_cfn.aws import deploy as ops
+from litellm_bench_cfn.cli import deploy as cli_deploy
 
 from .conftest import BENCHMARK_TEMPLATE, REPO_ROOT
 from .moto_server import MotoServer, moto_server  # noqa: F401

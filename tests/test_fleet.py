@@ -22,10 +22,10 @@ import pytest
 import yaml
 from botocore.stub import Stubber
 
-from litellm_bench_cfn import cli_bench_aws
 from litellm_bench_cfn.aws.clients import AwsError
 from litellm_bench_cfn.aws.fleet import FleetRef, fleet_counts, fleet_ref, wait_for_fleet
 from litellm_bench_cfn.aws.harness import HarnessInfo, RunPlan, run_harness
+from litellm_bench_cfn.cli import bench_aws as cli_bench_aws
 from litellm_bench_cfn.cli import main
 from litellm_bench_cfn.harness.template import MASTER_CONTAINER, WORKER_CONTAINER
 

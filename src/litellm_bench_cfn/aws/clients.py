@@ -17,7 +17,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 1, 2
+from ..exit_codes import EXIT_BAD_INPUT, EXIT_CHECK_FAILED
 
 
 class AwsError(Exception):

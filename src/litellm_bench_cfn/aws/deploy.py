@@ -26,9 +26,10 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..cfn_reader import load_cfn_yaml
+from ..exit_codes import EXIT_BAD_INPUT
 from ..names import LOAD_BALANCER_URL_OUTPUT, MASTER_KEY_SECRET_ARN_OUTPUT
 from ..render import TEMPLATE_BODY_LIMIT
-from .clients import EXIT_BAD_INPUT, AwsError, AwsTarget, describe_error
+from .clients import AwsError, AwsTarget, describe_error
 from .launch import object_url
 from .param_rules import check_parameters
 from .stack import describe_stack, master_key

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .clients import EXIT_BAD_INPUT, AwsError
+from ..exit_codes import EXIT_BAD_INPUT
+from .clients import AwsError
 from .stack import CLUSTER_TYPE, SERVICE_TYPE, TARGET_GROUP_TYPE, describe_stack, stack_resources
 
 

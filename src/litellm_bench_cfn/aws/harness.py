@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..exit_codes import EXIT_BAD_INPUT
 from ..harness.scripts import WEB_UI_PORT
 from ..harness.template import MASTER_CONTAINER, WORKER_CONTAINER
-from .clients import EXIT_BAD_INPUT, AwsError
+from .clients import AwsError
 from .stack import stack_outputs
 
 RUN_TASK_BATCH = 10  # ecs.run_task starts at most 10 tasks per call

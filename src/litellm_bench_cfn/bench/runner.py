@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from ..processes import Interrupted, cpu_seconds
-from ..shipped import HIGH_THROUGHPUT_LOCUSTFILE, LOCUSTFILE
+from ..shipped import LOCUSTFILE
 from ..versions import LITELLM_VERSION, LOCUST_VERSION
 from .local_stack import ProxyVariant, RunningStack, load_template, running_stack
 from .locust_run import LoadResult, LoadShape, run_locust
-from .published import FOUR_INSTANCES, HIGH_THROUGHPUT, PUBLISHED_RPS_PER_WORKER
+from .published import FOUR_INSTANCES, PUBLISHED_RPS_PER_WORKER
+from .scenarios import fake_endpoint_args, scenario_named
 
-SCENARIOS = ("guide", "rate-limited", "high-throughput")
-RATE_LIMIT_DEPLOYMENTS = ("deployment-a", "deployment-b")
 SATURATION = 0.85
 """A process using this share of the CPU it can use counts as the limit."""
 OTHER_LOAD_CORES = 0.25
@@ -37,12 +36,13 @@ class BenchOptions:
     baseline_duration_s: int = 15
     workers: int = 1
     scenario: str = "guide"
+    """A name in bench/scenarios.py's SCENARIOS."""
     rpm_limit: int = 600
     variant: ProxyVariant = field(default_factory=ProxyVariant)
     upstream_latency_ms: float = 0.0
     """The fake endpoint answers after this delay (its --delay-ms): an upstream over a network."""
     upstream: str = ""
-    """high-throughput only: "mock" (default) or "fake-endpoint"; see HIGH_THROUGHPUT_UPSTREAMS."""
+    """The scenario's --upstream choice ("" = its default); see Scenario.upstreams."""
 
 
 @dataclass
@@ -81,8 +81,8 @@ class BenchReport:
     proxy: PhaseResult
     flags: list[str]
     measured_overhead_ms: dict[str, float | None]
-    rate_limit: dict[str, Any] | None
     published: dict[str, Any]
+    rate_limit: dict[str, Any] | None = None
     accounting: dict[str, Any] = field(default_factory=dict)
     partial: str | None = None
     """Why the run stopped early (e.g. "interrupted by SIGTERM during the proxy phase"); None if complete."""
@@ -235,20 +235,6 @@ def user_flags(phase: PhaseResult) -> list[str]:
     ]
 
 
-def rate_limited_models(fake_url: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "model_name": "fake-openai-endpoint",
-            "litellm_params": {
-                "model": "openai/any",
-                "api_key": "test",
-                "api_base": f"{fake_url}/deployment/{name}/v1",
-            },
-        }
-        for name in RATE_LIMIT_DEPLOYMENTS
-    ]
-
-
 def accounting(phase: PhaseResult) -> dict[str, Any]:
     """Every request accounted for: what Locust recorded against the chat completions the fake endpoint served.
 
@@ -281,33 +267,6 @@ def accounting(phase: PhaseResult) -> dict[str, Any]:
         "users": users.get("users"),
         "starved_users": users.get("starved_users"),
     }
-
-
-def rate_limit_summary(phase: PhaseResult, options: BenchOptions) -> dict[str, Any]:
-    """Successes per minute against the sum of the deployments' quotas (the guide expects ~the sum)."""
-    minutes = options.duration_s / 60
-    per_deployment = {
-        name: phase.upstream.get("keys", {}).get(name, {}).get("200", 0) for name in RATE_LIMIT_DEPLOYMENTS
-    }
-    successes = phase.load.requests - phase.load.failures
-    return {
-        "quota_rpm_per_deployment": options.rpm_limit,
-        "quota_rpm_total": options.rpm_limit * len(RATE_LIMIT_DEPLOYMENTS),
-        "upstream_successes_per_deployment": per_deployment,
-        "client_successes": successes,
-        "client_successes_per_minute": round(successes / minutes, 1),
-        "upstream_429": sum(phase.upstream.get("keys", {}).get(n, {}).get("429", 0) for n in RATE_LIMIT_DEPLOYMENTS),
-    }
-
-
-def fake_endpoint_args(options: BenchOptions) -> tuple[str, ...]:
-    """The fake endpoint's flags for this run: the scenario's quotas and the upstream delay."""
-    args: tuple[str, ...] = ()
-    if options.scenario == "rate-limited":
-        args = tuple(a for name in RATE_LIMIT_DEPLOYMENTS for a in ("--rpm-limit", f"{name}={options.rpm_limit}"))
-    if options.upstream_latency_ms > 0:
-        args += ("--delay-ms", f"{options.upstream_latency_ms:g}")
-    return args
 
 
 class RunInterrupted(Exception):
@@ -343,15 +302,11 @@ def run_bench(
     """The run; `competing` (benchmarks seen at the start) is recorded and extended at the end."""
     from .concurrency import other_benchmarks
 
-    if options.scenario not in SCENARIOS:
-        raise ValueError(f"unknown scenario {options.scenario!r}; choose one of {', '.join(SCENARIOS)}")
-    high_throughput = options.scenario == "high-throughput"
-    upstream = high_throughput_upstream(options)
+    scenario = scenario_named(options.scenario)
+    upstream = scenario.upstream(options.upstream)
     template = load_template(options.template)
     options.workdir.mkdir(parents=True, exist_ok=True)
     shape = LoadShape(options.users, options.spawn_rate, options.duration_s)
-    rate_limited = options.scenario == "rate-limited"
-    fake_args = fake_endpoint_args(options)
     say(
         f"starting the fake OpenAI endpoint and the LiteLLM proxy from {options.template} "
         f"({options.workers} worker(s), variant {options.variant.name})"
@@ -368,13 +323,13 @@ def run_bench(
             options.workdir,
             workers=options.workers,
             variant=options.variant,
-            fake_args=fake_args,
-            model_list_factory=rate_limited_models if rate_limited else mock_models if upstream == "mock" else None,
+            fake_args=fake_endpoint_args(options),
+            model_list_factory=scenario.model_list(upstream),
         ) as stack:
             boot_seconds = stack.boot_seconds
             workers_up = len(stack.worker_pids)
             say(f"proxy ready in {stack.boot_seconds:.1f}s at {stack.proxy_url} ({workers_up} worker(s) up)")
-            if options.baseline_duration_s > 0 and not rate_limited and not high_throughput:
+            if options.baseline_duration_s > 0 and scenario.direct_baseline:
                 step = "direct baseline"
                 seconds = options.baseline_duration_s
                 say(f"direct baseline: {options.users} users straight to the fake endpoint for {seconds}s")
@@ -382,8 +337,7 @@ def run_bench(
                 baseline = _phase("direct", stack, f"{stack.fake_url}/", base_shape, options, say)
             step = "proxy phase"
             say(f"through the proxy: {options.users} users, spawn {options.spawn_rate:g}/s, {options.duration_s}s")
-            locustfile = HIGH_THROUGHPUT_LOCUSTFILE if high_throughput else LOCUSTFILE
-            proxy = _phase("proxy", stack, f"{stack.proxy_url}/", shape, options, say, locustfile=locustfile)
+            proxy = _phase("proxy", stack, f"{stack.proxy_url}/", shape, options, say, locustfile=scenario.locustfile)
             own = {p.pid for p in stack.processes()}
             seen += [c for c in other_benchmarks(own) if c["pid"] not in {s["pid"] for s in seen}]
     except Interrupted as exc:
@@ -396,7 +350,7 @@ def run_bench(
         reason = f"interrupted by {exc.name} during the {step}"
         report = None
         if proxy is not None:
-            report = _report(options, boot_seconds, baseline, proxy, seen, rate_limited, partial=reason)
+            report = _report(options, boot_seconds, baseline, proxy, seen, partial=reason)
         summary = {
             "partial": reason,
             "options": _options_record(options),
@@ -408,7 +362,7 @@ def run_bench(
         raise RunInterrupted(exc.name, exc.exit_code, report, summary) from None
     say(f"all processes stopped ({time.monotonic() - started:.0f}s in all)")
     assert proxy is not None
-    return _report(options, boot_seconds, baseline, proxy, seen, rate_limited)
+    return _report(options, boot_seconds, baseline, proxy, seen)
 
 
 def _report(
@@ -417,7 +371,6 @@ def _report(
     baseline: PhaseResult | None,
     proxy: PhaseResult,
     competing: list[dict[str, Any]],
-    rate_limited: bool,
     partial: str | None = None,
 ) -> BenchReport:
     overhead: dict[str, float | None] = {}
@@ -425,8 +378,8 @@ def _report(
         for key in ("p50", "p95", "p99", "avg"):
             through, direct = proxy.load.latency_ms.get(key), baseline.load.latency_ms.get(key)
             overhead[key] = None if through is None or direct is None else round(through - direct, 2)
-    high_throughput = options.scenario == "high-throughput"
-    upstream = high_throughput_upstream(options)
+    scenario = scenario_named(options.scenario)
+    upstream = scenario.upstream(options.upstream)
     flags = saturation_flags(proxy, options.workers) + user_flags(proxy)
     if competing:
         flags.append(
@@ -435,78 +388,18 @@ def _report(
         )
     return BenchReport(
         machine=machine_facts(),
-        options={**_options_record(options), **({"upstream": upstream} if high_throughput else {})},
+        options={**_options_record(options), **({"upstream": upstream} if upstream else {})},
         boot_seconds=boot_seconds,
         baseline=baseline,
         proxy=proxy,
         flags=flags,
         measured_overhead_ms=overhead,
-        rate_limit=rate_limit_summary(proxy, options) if rate_limited else None,
         accounting=accounting(proxy) if upstream != "mock" else {},
-        high_throughput=high_throughput_summary(proxy, options, upstream) if high_throughput else None,
         published={
             **asdict(FOUR_INSTANCES),
             "rps_per_worker": round(PUBLISHED_RPS_PER_WORKER, 1),
         },
         partial=partial,
         competing=competing,
+        **scenario.results(proxy, options, upstream),
     )
-
-
-# --------------------------------------------------------------------------------------------
-# high-throughput scenario (LiteLLM's 3,000 RPS test, scaled to this machine)
-# --------------------------------------------------------------------------------------------
-
-HIGH_THROUGHPUT_UPSTREAMS = ("mock", "fake-endpoint")
-"""mock: LiteLLM's in-process mock (`mock_response` in litellm_params), what the published test used;
-fake-endpoint: the product's fake OpenAI endpoint over loopback HTTP, like the guide's test."""
-MOCK_RESPONSE = "Hello there, how may I assist you today?"
-
-
-def high_throughput_upstream(options: BenchOptions) -> str:
-    """The model behind the proxy: "" for the guide and rate-limited scenarios (the fake endpoint)."""
-    if options.scenario != "high-throughput":
-        if options.upstream:
-            raise ValueError("--upstream: only the high-throughput scenario takes it")
-        return ""
-    upstream = options.upstream or "mock"
-    if upstream not in HIGH_THROUGHPUT_UPSTREAMS:
-        raise ValueError(f"--upstream: unknown {upstream!r}; choose one of {', '.join(HIGH_THROUGHPUT_UPSTREAMS)}")
-    return upstream
-
-
-def mock_models(_fake_url: str) -> list[dict[str, Any]]:
-    """The benchmark's model served by LiteLLM's in-process mock: no HTTP call leaves the proxy.
-
-    litellm.main.completion returns mock_completion() before any provider code when
-    `mock_response` is set; it streams for stream=true and takes the prompt tokens counted at
-    budget admission as its usage, so auth, budget, token counting and spend tracking still run."""
-    return [
-        {
-            "model_name": "fake-openai-endpoint",
-            "litellm_params": {"model": "openai/any", "api_key": "test", "mock_response": MOCK_RESPONSE},
-        }
-    ]
-
-
-def high_throughput_summary(phase: PhaseResult, options: BenchOptions, upstream: str) -> dict[str, Any]:
-    """TTFT (its own metric), RPS per worker and CPU per request, beside the published figures."""
-    load = phase.load
-    ttft = load.ttft_ms or {}
-    successes = load.requests - load.failures
-    return {
-        "upstream": upstream,
-        "ttft_ms": {key: ttft.get(key) for key in ("count", "p50", "p95", "p99", "avg")},
-        "rps": round(load.rps, 2),
-        "rps_per_worker": round(load.rps / max(options.workers, 1), 2),
-        "proxy_cpu_ms_per_request": round(1000 * phase.cpu_s.get("proxy", 0.0) / successes, 1) if successes else None,
-        "offered_rps": options.users,
-        "published": {
-            "rps": HIGH_THROUGHPUT.rps,
-            "rps_per_worker": round(HIGH_THROUGHPUT.rps_per_worker, 1),
-            "gateway_p50_ms": HIGH_THROUGHPUT.gateway_p50_ms,
-            "gateway_p95_ms": HIGH_THROUGHPUT.gateway_p95_ms,
-            "gateway_p99_ms": HIGH_THROUGHPUT.gateway_p99_ms,
-            "ttft_p50_ms": HIGH_THROUGHPUT.ttft_p50_ms,
-        },
-    }

@@ -11,10 +11,15 @@ generator's own lag. A step *holds* when nothing failed, the served rate kept up
 and p95 stayed under the bound; the knee is the highest rate held with every lower step held
 too. A coarse ramp finds the bracket, then bisection narrows it to `resolution`.
 
-A step that does not hold is run again (`confirmations` times) before it counts as failed: on a
-shared machine one stall of a fraction of a second puts a short step's p95 over the bound, and a
-ramp that stops there reports a knee at half the real one. A rate the proxy cannot carry fails
-every time, so confirming costs one step at the knee and nothing below it.
+Three things keep one sweep's knee close to the next one's:
+- a warm-up step (discarded) first: the proxy's first requests after boot run slow (p99 ~1 s here);
+- after every step the sweep waits until the proxy is idle: past the knee the proxy goes on serving
+  requests whose client gave up (30 s timeout) for tens of seconds, and a step started in that
+  backlog fails at any rate (seen here: 0 of 46 req/s answered right after a 67.5 req/s step);
+- a step that does not hold is run again (`confirmations` times) before it counts as failed: on a
+  shared machine one stall of a fraction of a second puts a short step's p95 over the bound, and a
+  ramp that stops there reports a knee at half the real one. A rate the proxy cannot carry fails
+  every time, so confirming costs one step at the knee and nothing below it.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..processes import cpu_seconds
+from ..processes import Interrupted, cpu_seconds
 from ..shipped import OPEN_LOOP_LOCUSTFILE
 from .local_stack import ProxyVariant, RunningStack, load_template, running_stack
 from .locust_run import LoadShape, run_locust
@@ -42,6 +47,10 @@ GENERATOR_LAG_LIMIT_MS = 50.0
 GENERATOR_CPU_LIMIT = 0.85
 DRAIN_S = 35  # loadtest/open_loop.py's client timeout + a margin
 DEFAULT_P95_MS = FOUR_INSTANCES.p95_ms
+WARMUP_S = 10
+IDLE_CORES = 0.05
+"""The proxy counts as idle once it uses less CPU than this (cores, over one second)."""
+SETTLE_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,8 @@ class StepResult:
     held: bool
     reasons: list[str]
     attempt: int = 1
+    settle_s: float | None = None
+    """Seconds the proxy took to go idle after the step (its backlog); None: still busy at the limit."""
 
     @property
     def generator_bound(self) -> bool:
@@ -99,6 +110,9 @@ class SweepReport:
     machine: dict[str, Any]
     options: dict[str, Any]
     runs: list[SweepRun]
+    warmup: StepResult | None = None
+    partial: str | None = None
+    """Why the sweep stopped early (a stop signal); None if it ran to its end."""
 
     @property
     def knees(self) -> list[float]:
@@ -154,20 +168,51 @@ def judge(step: StepResult, p95_bound_ms: float) -> list[str]:
     return reasons
 
 
-def run_step(stack: RunningStack, rate: float, options: SweepOptions, name: str) -> StepResult:
+class SweepInterrupted(Exception):
+    """A stop signal ended the sweep; every process is stopped and `report` holds the steps so far."""
+
+    def __init__(self, interrupted: Interrupted, report: SweepReport) -> None:
+        super().__init__(f"interrupted by {interrupted.name}")
+        self.exit_code = interrupted.exit_code
+        self.report = report
+
+
+def wait_until_idle(
+    cpu_now: Callable[[], float],
+    timeout_s: float = SETTLE_TIMEOUT_S,
+    interval_s: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float | None:
+    """Seconds until two intervals in a row used under IDLE_CORES of CPU; None if not within timeout_s."""
+    waited, quiet, last = 0.0, 0, cpu_now()
+    while waited < timeout_s:
+        sleep(interval_s)
+        waited += interval_s
+        now = cpu_now()
+        quiet = quiet + 1 if (now - last) / interval_s < IDLE_CORES else 0
+        last = now
+        if quiet >= 2:
+            return waited
+    return None
+
+
+def run_step(
+    stack: RunningStack, rate: float, options: SweepOptions, name: str, seconds: int | None = None
+) -> StepResult:
     reset_fake_stats(stack)
     generator_json = options.workdir / f"{name}_generator.json"
+    window_s = seconds or options.step_s
     before = cpu_seconds(stack.proxy.pid)
     load = run_locust(
         f"{stack.proxy_url}/",
-        LoadShape(users=1, spawn_rate=1, duration_s=options.step_s + DRAIN_S + 10),
+        LoadShape(users=1, spawn_rate=1, duration_s=window_s + DRAIN_S + 10),
         options.workdir,
         name=name,
         master_key=stack.master_key,
         locustfile=OPEN_LOOP_LOCUSTFILE,
         extra_env={
             "OPEN_LOOP_RATE": f"{rate:g}",
-            "OPEN_LOOP_DURATION_S": str(options.step_s),
+            "OPEN_LOOP_DURATION_S": str(window_s),
             "OPEN_LOOP_JSON": str(generator_json),
         },
     )
@@ -176,7 +221,7 @@ def run_step(stack: RunningStack, rate: float, options: SweepOptions, name: str)
     successes = load.requests - load.failures
     # First arrival to last answer: a backlog drained after the arrival window stretches it, so a
     # proxy that fell behind serves less than it was offered.
-    span = max(float(generator.get("span_s") or 0.0), float(generator.get("window_s") or options.step_s), 1e-9)
+    span = max(float(generator.get("span_s") or 0.0), float(generator.get("window_s") or window_s), 1e-9)
     served = successes / span
     step = StepResult(
         offered_rps=rate,
@@ -263,50 +308,73 @@ def _step_line(step: StepResult) -> str:
 def run_sweep(options: SweepOptions, say: Callable[[str], None] = print) -> SweepReport:
     template = load_template(options.template)
     options.workdir.mkdir(parents=True, exist_ok=True)
-    runs: list[SweepRun] = []
+    report = SweepReport(machine=machine_facts(), options=_options_record(options), runs=[])
     say(
         f"starting the fake OpenAI endpoint and the LiteLLM proxy from {options.template} ({options.workers} worker(s))"
     )
-    with running_stack(template, options.workdir, workers=options.workers, variant=options.variant) as stack:
-        say(
-            f"proxy ready in {stack.boot_seconds:.1f}s; open-loop steps of {options.step_s}s, "
-            f"p95 bound {options.p95_ms:g} ms"
-        )
-        for repeat in range(options.repeats):
-            label = f"sweep {repeat + 1}/{options.repeats}"
+    steps: list[StepResult] = []
+    try:
+        with running_stack(template, options.workdir, workers=options.workers, variant=options.variant) as stack:
+            say(
+                f"proxy ready in {stack.boot_seconds:.1f}s; open-loop steps of {options.step_s}s, "
+                f"p95 bound {options.p95_ms:g} ms"
+            )
 
-            def measure(rate: float, attempt: int, label: str = label, repeat: int = repeat) -> StepResult:
-                step = run_step(stack, rate, options, name=f"sweep{repeat + 1}-{rate:g}-{attempt}")
-                time.sleep(2)  # let the proxy's event loops go idle between steps
+            def settled(step: StepResult) -> StepResult:
+                step.settle_s = wait_until_idle(lambda: cpu_seconds(stack.proxy.pid))
+                if step.settle_s is None:
+                    say(f"  warning: the proxy was still busy {SETTLE_TIMEOUT_S:.0f}s after the step")
+                elif step.settle_s > 5:
+                    say(f"  (the proxy served the step's backlog for {step.settle_s:.0f}s more before going idle)")
                 return step
 
-            steps = sweep_steps(options, measure, say, label)
-            knee = knee_of(steps)
-            runs.append(SweepRun(steps=sorted(steps, key=lambda s: s.offered_rps), knee_rps=knee,
-                                 generator_bound=any(s.generator_bound for s in steps)))  # fmt: skip
-            say(f"sweep {repeat + 1}: knee {knee if knee is not None else 'not found'} req/s")
-    return SweepReport(
-        machine=machine_facts(),
-        options={
-            "template": str(options.template),
-            "workers": options.workers,
-            "step_s": options.step_s,
-            "p95_bound_ms": options.p95_ms,
-            "start_rps": options.start_rps,
-            "growth": options.growth,
-            "resolution": options.resolution,
-            "repeats": options.repeats,
-            "confirmations": options.confirmations,
-            "variant": options.variant.name,
-            "cpus": os.cpu_count(),
-        },
-        runs=runs,
-    )
+            say(f"warm-up: {options.start_rps:g} req/s for {WARMUP_S}s (not counted)")
+            report.warmup = settled(run_step(stack, options.start_rps, options, name="warmup", seconds=WARMUP_S))
+            for repeat in range(options.repeats):
+                label = f"sweep {repeat + 1}/{options.repeats}"
+
+                def measure(rate: float, attempt: int, repeat: int = repeat) -> StepResult:
+                    step = settled(run_step(stack, rate, options, name=f"sweep{repeat + 1}-{rate:g}-{attempt}"))
+                    steps.append(step)
+                    return step
+
+                sweep_steps(options, measure, say, label)
+                report.runs.append(_run_of(steps))
+                steps.clear()  # the partial sweep an interruption keeps
+                knee = report.runs[-1].knee_rps
+                say(f"sweep {repeat + 1}: knee {knee if knee is not None else 'not found'} req/s")
+    except Interrupted as exc:
+        if steps:
+            report.runs.append(_run_of(steps))
+        report.partial = f"interrupted by {exc.name}"
+        raise SweepInterrupted(exc, report) from None
+    return report
+
+
+def _run_of(steps: list[StepResult]) -> SweepRun:
+    ordered = sorted(steps, key=lambda s: (s.offered_rps, s.attempt))
+    return SweepRun(steps=ordered, knee_rps=knee_of(steps), generator_bound=any(s.generator_bound for s in steps))
+
+
+def _options_record(options: SweepOptions) -> dict[str, Any]:
+    return {
+        "template": str(options.template),
+        "workers": options.workers,
+        "step_s": options.step_s,
+        "p95_bound_ms": options.p95_ms,
+        "start_rps": options.start_rps,
+        "growth": options.growth,
+        "resolution": options.resolution,
+        "repeats": options.repeats,
+        "confirmations": options.confirmations,
+        "variant": options.variant.name,
+        "cpus": os.cpu_count(),
+    }
 
 
 def sweep_table(report: SweepReport) -> str:
     header = ("run", "offered", "try", "served", "fail", "p50", "p95", "p99", "hdr p50", "CPU ms/req", "proxy cores",
-              "gen lag p99", "held")  # fmt: skip
+              "gen lag p99", "settle", "held")  # fmt: skip
     rows: list[tuple[str, ...]] = [header]
     for index, run in enumerate(report.runs, start=1):
         for s in run.steps:
@@ -325,6 +393,7 @@ def sweep_table(report: SweepReport) -> str:
                     f"{s.proxy_cpu_ms_per_request or 0:.1f}",
                     f"{s.proxy_cores:.2f}",
                     f"{s.generator.get('lag_p99_ms') or 0:.1f} ms",
+                    "busy" if s.settle_s is None else f"{s.settle_s:.0f} s",
                     "yes" if s.held else "no",
                 )
             )
@@ -351,7 +420,12 @@ def sweep_table(report: SweepReport) -> str:
             )
     if summary.get("generator_bound"):
         lines.append("WARNING generator-bound: some step was limited by the load generator; those steps are void")
-    lines.append("(open loop: fixed arrival rate, latency includes queueing; ~0 ms upstream on loopback)")
+    lines.append(
+        "(open loop: fixed arrival rate, latency includes queueing; ~0 ms upstream on loopback; a step that did not "
+        "hold was tried again (try); settle: seconds the proxy kept serving abandoned requests after the step)"
+    )
+    if report.partial:
+        lines.insert(0, f"PARTIAL RESULTS: {report.partial}; the steps below are the ones that ran")
     return "\n".join(lines)
 
 

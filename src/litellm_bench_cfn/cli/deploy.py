@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .aws import deploy as ops
-from .aws.clients import EXIT_BAD_INPUT, AwsError, AwsTarget, describe_error
-from .aws.launch import DEFAULT_STACK_NAME
+from ..aws import deploy as ops
+from ..aws.clients import AwsError, AwsTarget, describe_error
+from ..aws.launch import DEFAULT_STACK_NAME
+from ..exit_codes import EXIT_BAD_INPUT
+from .common import DEFAULT_TEMPLATE
 
 COMMANDS = ("deploy", "status", "outputs", "smoke", "delete")
-DEFAULT_TEMPLATE = "templates/cloudformation-ecs.yaml"
 
 USAGE = """\
 Usage: scripts/deploy.sh COMMAND [OPTIONS]
@@ -106,7 +107,7 @@ class Options:
     profile: str = ""
     endpoint_url: str = ""
     timeout: str = "3600"
-    template: str = DEFAULT_TEMPLATE
+    template: str = str(DEFAULT_TEMPLATE)
     params: list[str] = field(default_factory=list)
     s3_bucket: str = ""
     dry_run: bool = False
@@ -239,7 +240,7 @@ def _from_parsed_args(args: Any) -> int:
 
 
 def register(sub: Any) -> None:
-    """Listed in `litellm-bench-cfn --help`; cli.main hands `deploy ...` to `main` before argparse."""
+    """Listed in `litellm-bench-cfn --help`; cli's main hands `deploy ...` to `main` before argparse."""
     parser = sub.add_parser(
         "deploy",
         add_help=False,

@@ -17,23 +17,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
-from .aws.clients import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, AwsError, AwsTarget, describe_error
-from .aws.fleet import fleet_counts, fleet_ref, wait_for_fleet
-from .aws.harness import HarnessInfo, RunPlan, harness_info, run_harness
-from .aws.launch import DEFAULT_STACK_NAME
-
-
-def _say(message: str) -> None:
-    print(message, flush=True)
+from ..aws.clients import AwsError, describe_error
+from ..aws.fleet import fleet_counts, fleet_ref, wait_for_fleet
+from ..aws.harness import HarnessInfo, RunPlan, harness_info, run_harness
+from ..aws.launch import DEFAULT_STACK_NAME
+from ..exit_codes import EXIT_BAD_INPUT, EXIT_CHECK_FAILED
+from .common import add_aws_target, add_screenshot_flag, aws_target, new_run_dir, options_from, say, screenshot
 
 
 def _plan(args: argparse.Namespace) -> RunPlan:
-    problems = [f"--{n.replace('_', '-')}: must be at least 1" for n in ("users", "duration") if getattr(args, n) < 1]
+    problems = [f"--{flag}: must be at least 1" for flag, dest in (("users", "users"), ("duration", "duration_s"))
+                if getattr(args, dest) < 1]  # fmt: skip
     if args.spawn_rate <= 0:
         problems.append("--spawn-rate: must be above 0")
     if args.workers is not None and not 1 <= args.workers <= 100:
@@ -46,16 +43,7 @@ def _plan(args: argparse.Namespace) -> RunPlan:
         problems.append("--upstream-latency-ms: must be 0 or more")
     if problems:
         raise ValueError("\n".join(problems))
-    return RunPlan(
-        users=args.users,
-        spawn_rate=args.spawn_rate,
-        duration_s=args.duration,
-        workers=args.workers,
-        web_ui=args.web_ui,
-        host=args.host,
-        margin_s=args.margin,
-        api_key=getattr(args, "api_key", None) or os.environ.get("LITELLM_API_KEY") or None,
-    )
+    return options_from(RunPlan, args, api_key=args.api_key or os.environ.get("LITELLM_API_KEY") or None)
 
 
 def _check_upstream_latency(info: HarnessInfo, wanted: float | None, harness_name: str) -> None:
@@ -74,8 +62,8 @@ def _check_upstream_latency(info: HarnessInfo, wanted: float | None, harness_nam
 
 
 def cmd_bench_aws(args: argparse.Namespace) -> int:
-    from .bench import aws_results
-    from .bench.locust_run import LoadShape
+    from ..bench import aws_results
+    from ..bench.locust_run import LoadShape
 
     try:
         plan = _plan(args)
@@ -83,22 +71,22 @@ def cmd_bench_aws(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT
     harness_name = args.harness_stack_name or f"{args.stack_name}-harness"
-    target = AwsTarget(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
+    target = aws_target(args)
     try:
         region = target.resolved_region()
         cfn, ecs, elbv2 = target.client("cloudformation"), target.client("ecs"), target.client("elbv2")
         info = harness_info(cfn, args.stack_name, harness_name)
         _check_upstream_latency(info, args.upstream_latency_ms, harness_name)
         fleet = fleet_ref(cfn, args.stack_name)
-        _say(f"bench aws: checking the proxy fleet of {args.stack_name} (waits up to {args.fleet_wait}s)")
-        before = wait_for_fleet(ecs, elbv2, fleet, args.fleet_wait, say=_say)
-        _say(f"proxy fleet ready: {before.line()}")
-        _say(
+        say(f"bench aws: checking the proxy fleet of {args.stack_name} (waits up to {args.fleet_wait}s)")
+        before = wait_for_fleet(ecs, elbv2, fleet, args.fleet_wait, say=say)
+        say(f"proxy fleet ready: {before.line()}")
+        say(
             f"bench aws: {plan.users} users, spawn {plan.spawn_rate:g}/s, {plan.duration_s}s, "
             f"{plan.workers or info.default_workers} worker(s), stacks {args.stack_name} + {harness_name} ({region}); "
             f"gives up after {plan.run_timeout_s():.0f}s"
         )
-        outcome = run_harness(ecs, target.client("logs"), info, plan, say=_say, ec2=target.client("ec2"))
+        outcome = run_harness(ecs, target.client("logs"), info, plan, say=say, ec2=target.client("ec2"))
     except Exception as exc:  # every AWS failure is one line, never a traceback
         error = describe_error(exc)
         print(f"error: {error}", file=sys.stderr)
@@ -106,9 +94,9 @@ def cmd_bench_aws(args: argparse.Namespace) -> int:
     try:
         after: dict[str, Any] | None = asdict(fleet_counts(ecs, elbv2, fleet))
     except Exception as exc:  # the run is done: keep its results, say what is missing
-        _say(f"warning: the proxy fleet's counts after the run are unknown ({describe_error(exc)})")
+        say(f"warning: the proxy fleet's counts after the run are unknown ({describe_error(exc)})")
         after = None
-    directory = Path(args.results_dir) / f"aws-{time.strftime('%Y%m%d-%H%M%S')}"
+    directory = new_run_dir(args, "aws")
     try:
         results = aws_results.extract_results(outcome.log_lines)
         aws_results.unpack(results, directory / "locust")
@@ -137,37 +125,27 @@ def cmd_bench_aws(args: argparse.Namespace) -> int:
     json_path, html_path = aws_results.write_outputs(report, directory)
     print(aws_results.table(report))
     print(f"\nresults: {json_path}\nreport:  {html_path}\nLocust files and the master's log: {directory}")
-    if args.screenshot:
-        from .bench.browser import screenshot_report
-
-        print(screenshot_report(html_path, directory / "report.png"), flush=True)
+    screenshot(args, html_path, directory / "report.png")
     return 0 if load.requests > 0 else EXIT_CHECK_FAILED
 
 
-def _bench_modes(sub: Any) -> Any:
-    """The `bench` command's sub-commands (cli_bench registers `bench`; this adds `bench aws`)."""
-    bench = sub.choices.get("bench") or sub.add_parser("bench", help="run LiteLLM's load benchmark")
-    for action in bench._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return bench.add_subparsers(dest="bench_command", required=True, metavar="MODE")
-
-
-def register(sub: Any) -> None:
-    aws = _bench_modes(sub).add_parser(
+def register(bench_modes: Any) -> None:
+    aws = bench_modes.add_parser(
         "aws", help="distributed Locust inside the VPC (harness stack); results pulled back here"
     )
     aws.add_argument("--stack-name", default=DEFAULT_STACK_NAME, help="main (proxy) stack")
     aws.add_argument("--harness-stack-name", help="harness stack (default: STACK-NAME-harness)")
     aws.add_argument("--users", type=int, default=1000)
     aws.add_argument("--spawn-rate", type=float, default=500)
-    aws.add_argument("--duration", type=int, default=300, help="seconds of load")
+    aws.add_argument("--duration", dest="duration_s", type=int, default=300, help="seconds of load")
     aws.add_argument("--workers", type=int, help="Locust worker tasks (default: the harness's LocustWorkers)")
     aws.add_argument("--web-ui", action="store_true", help="master in a public subnet, web UI on 8089")
     aws.add_argument("--host", help="target base URL (default: http://<main stack's ALB DNS>/)")
     aws.add_argument("--api-key", help="virtual key the Locust tasks send (default: $LITELLM_API_KEY, else the "
                      "master key); create one with a budget via /key/generate (docs/aws-benchmark.md)")  # fmt: skip
-    aws.add_argument("--margin", type=int, default=600, help="seconds allowed beyond the run before giving up")
+    aws.add_argument(
+        "--margin", dest="margin_s", type=int, default=600, help="seconds allowed beyond the run before giving up"
+    )
     aws.add_argument("--fleet-wait", type=int, default=600,
                      help="seconds to wait, before starting, for the proxy service to run its desired count with "
                           "that many healthy targets (default 600; 0 = check once)")  # fmt: skip
@@ -175,9 +153,6 @@ def register(sub: Any) -> None:
                      help="refuse to run unless the harness's fake endpoint answers after this delay "
                           "(its UpstreamLatencyMs; 95 compares with the guide, 0 = the proxy alone)")  # fmt: skip
     aws.add_argument("--results-dir", default="results")
-    aws.add_argument("--screenshot", action=argparse.BooleanOptionalAction, default=True,
-                     help="open the report in headless Chromium, if installed, and keep a PNG of it")  # fmt: skip
-    aws.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)")
-    aws.add_argument("--profile", help="AWS CLI profile (default: AWS_PROFILE)")
-    aws.add_argument("--endpoint-url", help="AWS endpoint (default: AWS_ENDPOINT_URL; e.g. a moto server)")
+    add_screenshot_flag(aws)
+    add_aws_target(aws)
     aws.set_defaults(handler=cmd_bench_aws)

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import compliance, compliance_high_throughput, cost, shipped
-from .spec import BenchmarkSpec, SpecError, load_spec
+from .. import compliance, compliance_high_throughput, cost, shipped
+from ..exit_codes import EXIT_CHECK_FAILED, EXIT_OK
+from ..spec import BenchmarkSpec, SpecError, load_spec
 
-EXIT_OK, EXIT_CHECK_FAILED = 0, 1
 DEFAULT_LOCUSTFILE = Path("loadtest/locustfile.py")
 HIGH_THROUGHPUT_LOCUSTFILE = Path("loadtest/high_throughput.py")
 

@@ -1,26 +1,20 @@
-"""Command line: parse, call, print. Exit codes: 0 ok, 1 a check failed, 2 bad input."""
+"""`validate` and `render`: a spec checked, and the profiles (or one spec) rendered to templates/."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .harness.scripts import HarnessSources
-from .harness.template import build_harness_template
-from .profiles import Profile, load_profiles
-from .render import TEMPLATE_BODY_LIMIT, TEMPLATE_URL_LIMIT, to_yaml
-from .spec import SpecError, load_spec, spec_to_json
-from .template import build_template
-
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def _err(message: str) -> None:
-    print(message, file=sys.stderr)
+from ..exit_codes import EXIT_CHECK_FAILED, EXIT_OK
+from ..harness.scripts import HarnessSources
+from ..harness.template import build_harness_template
+from ..profiles import Profile, load_profiles
+from ..render import TEMPLATE_BODY_LIMIT, TEMPLATE_URL_LIMIT, to_yaml
+from ..spec import SpecError, load_spec, spec_to_json
+from ..template import build_template
+from .common import warn
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -66,7 +60,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             size = len(text.encode())
             target = out_dir / name
             if size > TEMPLATE_BODY_LIMIT and not args.check:
-                _err(
+                warn(
                     f"warning: {target}: {size} bytes is over the {TEMPLATE_BODY_LIMIT}-byte --template-body limit; "
                     "deploy it through S3 (scripts/deploy.sh uploads it, publish and launch-url use S3 URLs)"
                 )
@@ -87,39 +81,14 @@ def cmd_render(args: argparse.Namespace) -> int:
             print(f"wrote {target} ({size} bytes) from {profile.source or 'the embedded benchmark defaults'}")
     if problems:
         for line in problems:
-            _err(line)
+            warn(line)
         return EXIT_CHECK_FAILED
     if args.check:
         print("templates are up to date")
     return EXIT_OK
 
 
-def _command_modules() -> list[Callable[[Any], None]]:
-    """Subcommands that live with their concern: each module exposes register(subparsers)."""
-    registers: list[Callable[[Any], None]] = []
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"{__package__}.{name}")
-        registers.append(module.register)
-    return registers
-
-
-COMMAND_MODULES: tuple[str, ...] = (
-    "cli_bench",
-    "cli_bench_aws",
-    "cli_capacity",
-    "cli_aws",
-    "cli_deploy",
-    "cli_reports",
-)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="litellm-bench-cfn",
-        description="Validated LiteLLM benchmark spec -> CloudFormation stack, and LiteLLM's load benchmark.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def register(sub: Any) -> None:
     validate = sub.add_parser("validate", help="check a spec file; one line per problem")
     validate.add_argument("spec_file")
     validate.add_argument("--show", action="store_true", help="print the full spec with every default")
@@ -132,36 +101,3 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--check", action="store_true", help="fail if a committed template differs")
     render.add_argument("--stdout", action="store_true", help="print the YAML instead of writing files")
     render.set_defaults(handler=cmd_render)
-
-    for register in _command_modules():
-        register(sub)
-    # Listed for --help; its own flags are parsed by fake_endpoint.main (see main()).
-    sub.add_parser("fake-endpoint", help="serve the fake OpenAI endpoint (see `fake-endpoint --help`)")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["fake-endpoint"]:
-        from . import fake_endpoint
-
-        return fake_endpoint.main(argv[1:])
-    if argv[:1] == ["deploy"]:  # deploy.sh's interface: options before or after its command (cli_deploy.parse)
-        from . import cli_deploy
-
-        return cli_deploy.main(argv[1:])
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args))
-    except SpecError as exc:
-        for line in exc.lines:
-            _err(line)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        _err("interrupted")
-        return 130
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

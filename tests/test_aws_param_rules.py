@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -167,3 +168,42 @@ def test_check_params_cli_prints_one_line_per_problem_and_exits_2() -> None:
         "steps), 16384: 32768-122880 (8192 steps).",
         "TaskCountRange: MinTaskCount must be a whole number no greater than DesiredTaskCount.",
     ]
+
+
+SHORT_FORM = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Tasks: {Type: Number, Default: "2"}
+  Env: {Type: String, Default: dev, AllowedValues: [dev, prod]}
+Rules:
+  ProdNeedsTwoTasks:
+    RuleCondition: !Equals [!Ref Env, prod]
+    Assertions:
+      - Assert: !Contains [["2", "3", "4"], !Ref Tasks]
+        AssertDescription: prod runs 2-4 tasks.
+Resources:
+  Topic: {Type: AWS::SNS::Topic, Properties: {TopicName: !Sub "${AWS::StackName}-t"}}
+"""
+
+
+def test_check_params_reads_short_form_intrinsics(tmp_path: Path) -> None:
+    """A hand-written template in the console's short form (!Ref, !Equals): CloudFormation takes it,
+    so check-params must read it, not fail on the tags."""
+    template = tmp_path / "short.yaml"
+    template.write_text(SHORT_FORM)
+    accepted = _check_params("--template", str(template), "Env=prod", "Tasks=3")
+    assert accepted.returncode == 0, accepted.stderr
+    refused = _check_params("--template", str(template), "Env=prod", "Tasks=1")
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == ["ProdNeedsTwoTasks: prod runs 2-4 tasks."]
+
+
+def test_check_params_refuses_a_file_that_is_not_a_template(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: not-a-template\n")
+    done = _check_params("--template", str(spec))
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        == f"error: {spec}: not a CloudFormation template (no Resources or AWSTemplateFormatVersion)"
+    )

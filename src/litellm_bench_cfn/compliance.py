@@ -25,7 +25,15 @@ import yaml
 from . import catalog
 from .cfn_reader import Resolver, TemplateResolutionError, load_cfn_yaml
 from .cfn_reader import is_template as is_template  # re-exported: the CLI asks compliance
-from .names import DATABASE_PASSWORD_ENV, LOAD_TEST_METADATA, TOOL_METADATA
+from .names import (
+    DATABASE_HOST_ENV,
+    DATABASE_NAME_ENV,
+    DATABASE_PASSWORD_ENV,
+    DATABASE_URL_ENV,
+    DATABASE_USERNAME_ENV,
+    LOAD_TEST_METADATA,
+    TOOL_METADATA,
+)
 from .proxy_config import CONFIG_ENV
 from .render import template_to_dict
 from .spec import BenchmarkSpec, SpecError, parse_spec_text
@@ -388,10 +396,10 @@ def _settings(f: StackFacts) -> list[Row]:
     db_url = str(general.get("database_url", ""))
     if db_url.startswith("os.environ/") and _env_provided(f, db_url.removeprefix("os.environ/")):
         db_found, db_ok = db_url, True
-    elif _env_provided(f, "DATABASE_URL"):
-        db_found, db_ok = "DATABASE_URL", True
+    elif _env_provided(f, DATABASE_URL_ENV):
+        db_found, db_ok = DATABASE_URL_ENV, True
     else:
-        parts = ("DATABASE_HOST", "DATABASE_USERNAME", DATABASE_PASSWORD_ENV, "DATABASE_NAME")
+        parts = (DATABASE_HOST_ENV, DATABASE_USERNAME_ENV, DATABASE_PASSWORD_ENV, DATABASE_NAME_ENV)
         db_ok = all(_env_provided(f, p) for p in parts)
         secret = " (password from Secrets Manager)" if DATABASE_PASSWORD_ENV in f.secret_names else ""
         db_found = f"{', '.join(parts)}{secret}" if db_ok else "no database connection in the environment"

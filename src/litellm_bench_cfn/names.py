@@ -39,3 +39,25 @@ DATABASE_TLS_CONTAINER = "rds-ca-bundle"
 # ---------------------------------------------------------------- environment of the proxy containers
 
 DATABASE_PASSWORD_ENV = "DATABASE_PASSWORD"
+DATABASE_HOST_ENV = "DATABASE_HOST"
+"""host:port; LiteLLM builds DATABASE_URL from these parts and URL-encodes the password."""
+DATABASE_NAME_ENV = "DATABASE_NAME"
+DATABASE_USERNAME_ENV = "DATABASE_USERNAME"
+DATABASE_URL_ENV = "DATABASE_URL"
+DATABASE_SSLMODE_ENV = "DATABASE_SSLMODE"
+DATABASE_SSLROOTCERT_ENV = "DATABASE_SSLROOTCERT"
+DATABASE_ENV = (
+    DATABASE_HOST_ENV,
+    DATABASE_USERNAME_ENV,
+    DATABASE_PASSWORD_ENV,
+    DATABASE_NAME_ENV,
+    DATABASE_URL_ENV,
+    DATABASE_SSLMODE_ENV,
+    DATABASE_SSLROOTCERT_ENV,
+)
+"""Every variable that points LiteLLM at its database (`bench local` runs without one: it drops them)."""
+MASTER_KEY_SECRET_ENV = "LITELLM_MASTER_KEY_SECRET"
+"""The master-key secret as ECS injects it; the start scripts export MASTER_KEY_ENV = "sk-" + it."""
+MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
+API_KEY_ENV = "LITELLM_API_KEY"
+"""A virtual key the Locust processes send instead of the master key (`bench aws --api-key`)."""

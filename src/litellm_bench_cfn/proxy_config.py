@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from . import names
 from .spec import BENCHMARK_API_BASE, BenchmarkSpec
 from .stack.redis import litellm_router_settings
 
@@ -177,8 +178,8 @@ def container_environment(spec: BenchmarkSpec) -> dict[str, str]:
         "LITELLM_LOG": spec.litellm.log_level,
         "LITELLM_MODE": "PRODUCTION",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "DATABASE_NAME": spec.database.database_name,
-        "DATABASE_USERNAME": spec.database.master_username,
+        names.DATABASE_NAME_ENV: spec.database.database_name,
+        names.DATABASE_USERNAME_ENV: spec.database.master_username,
         "STORE_MODEL_IN_DB": "True" if spec.litellm.store_model_in_db else "False",
     }
     if spec.litellm.server == "uvicorn":

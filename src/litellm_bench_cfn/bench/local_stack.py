@@ -39,7 +39,7 @@ import yaml
 from .. import proxy_config
 from ..cfn_reader import Resolver, TemplateResolutionError, load_cfn_yaml
 from ..names import (
-    DATABASE_PASSWORD_ENV,
+    DATABASE_ENV,
     DATABASE_PASSWORD_SECRET,
     IN_VPC_FAKE_ENDPOINT,
     MASTER_KEY_SECRET,
@@ -55,15 +55,6 @@ from ..stack import redis as stack_redis
 from ..task_runtime import ContainerLaunch, container_launch
 from .litellm_versions import litellm_bin_dir
 
-DATABASE_ENV = (
-    "DATABASE_HOST",
-    "DATABASE_USERNAME",
-    DATABASE_PASSWORD_ENV,
-    "DATABASE_NAME",
-    "DATABASE_URL",
-    "DATABASE_SSLMODE",
-    "DATABASE_SSLROOTCERT",
-)
 ENTRYPOINT_SHIM = """#!/bin/sh
 # Stand-in for the image's docker/prod_entrypoint.sh: exec the proxy CLI.
 exec "{litellm}" "$@"

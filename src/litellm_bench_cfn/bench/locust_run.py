@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..names import MASTER_KEY_ENV
 from ..processes import Interrupted, ManagedProcess
 from ..shipped import LOCUSTFILE
 from .progress import phase_progress
@@ -186,7 +187,7 @@ def run_locust(
         stale.unlink(missing_ok=True)
     env = {
         **os.environ,
-        "LITELLM_MASTER_KEY": master_key,
+        MASTER_KEY_ENV: master_key,
         "LITELLM_OVERHEAD_JSON": str(overhead_json),
         "LOCUST_ERROR_FILE": str(errors_file),
         "LOCUST_USERS_JSON": str(users_json),

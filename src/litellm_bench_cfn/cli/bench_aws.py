@@ -25,6 +25,7 @@ from ..aws.fleet import fleet_counts, fleet_ref, wait_for_fleet
 from ..aws.harness import HarnessInfo, RunPlan, harness_info, run_harness
 from ..aws.launch import DEFAULT_STACK_NAME
 from ..exit_codes import EXIT_BAD_INPUT, EXIT_CHECK_FAILED
+from ..names import API_KEY_ENV
 from .common import add_aws_target, add_screenshot_flag, aws_target, new_run_dir, options_from, say, screenshot
 
 
@@ -43,7 +44,7 @@ def _plan(args: argparse.Namespace) -> RunPlan:
         problems.append("--upstream-latency-ms: must be 0 or more")
     if problems:
         raise ValueError("\n".join(problems))
-    return options_from(RunPlan, args, api_key=args.api_key or os.environ.get("LITELLM_API_KEY") or None)
+    return options_from(RunPlan, args, api_key=args.api_key or os.environ.get(API_KEY_ENV) or None)
 
 
 def _check_upstream_latency(info: HarnessInfo, wanted: float | None, harness_name: str) -> None:

@@ -185,6 +185,16 @@ class ProxyVariant:
     """Another LiteLLM release (bench/litellm_versions.py); None: the pinned one installed here."""
 
 
+@dataclass(frozen=True)
+class StackOptions:
+    """What `running_stack` starts: the template whose proxy to run, where its files go, how."""
+
+    template: Path
+    workdir: Path
+    workers: int = 1
+    variant: ProxyVariant = field(default_factory=ProxyVariant)
+
+
 def _merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in patch.items():

@@ -15,7 +15,7 @@ from typing import Any
 from ..processes import Interrupted, cpu_seconds
 from ..shipped import LOCUSTFILE
 from ..versions import LITELLM_VERSION, LOCUST_VERSION
-from .local_stack import ProxyVariant, RunningStack, load_template, running_stack
+from .local_stack import RunningStack, StackOptions, load_template, running_stack
 from .locust_run import LoadResult, LoadShape, run_locust
 from .published import FOUR_INSTANCES, PUBLISHED_RPS_PER_WORKER
 from .scenarios import fake_endpoint_args, scenario_named
@@ -27,18 +27,14 @@ OTHER_LOAD_CORES = 0.25
 
 
 @dataclass(frozen=True)
-class BenchOptions:
-    template: Path
-    workdir: Path
+class BenchOptions(StackOptions):
     users: int = 100
     spawn_rate: float = 100
     duration_s: int = 45
     baseline_duration_s: int = 15
-    workers: int = 1
     scenario: str = "guide"
     """A name in bench/scenarios.py's SCENARIOS."""
     rpm_limit: int = 600
-    variant: ProxyVariant = field(default_factory=ProxyVariant)
     upstream_latency_ms: float = 0.0
     """The fake endpoint answers after this delay (its --delay-ms): an upstream over a network."""
     upstream: str = ""

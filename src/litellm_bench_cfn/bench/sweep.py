@@ -29,13 +29,13 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from ..processes import Interrupted, cpu_seconds
 from ..shipped import OPEN_LOOP_LOCUSTFILE
-from .local_stack import ProxyVariant, RunningStack, load_template, running_stack
+from .local_stack import RunningStack, StackOptions, load_template, running_stack
 from .locust_run import LoadShape, run_locust
 from .published import FOUR_INSTANCES
 from .runner import fake_stats, machine_facts, reset_fake_stats
@@ -54,10 +54,7 @@ SETTLE_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
-class SweepOptions:
-    template: Path
-    workdir: Path
-    workers: int = 1
+class SweepOptions(StackOptions):
     start_rps: float = 20.0
     growth: float = 1.5
     max_rps: float = 2000.0
@@ -66,7 +63,6 @@ class SweepOptions:
     resolution: float = 0.05
     repeats: int = 1
     confirmations: int = 1
-    variant: ProxyVariant = field(default_factory=ProxyVariant)
 
 
 @dataclass

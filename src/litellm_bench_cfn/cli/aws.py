@@ -20,7 +20,7 @@ from ..aws.publish import publish_templates
 from ..aws.stack import master_key, master_key_secret_id, stack_outputs, verify
 from ..cfn_reader import is_template, load_cfn_yaml
 from ..exit_codes import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
-from .common import DEFAULT_TEMPLATE, add_aws_target, aws_errors_in_one_line, aws_target, warn
+from .common import DEFAULT_TEMPLATE, Handler, add_aws_target, aws_errors_in_one_line, aws_target, warn
 
 
 def cmd_outputs(args: argparse.Namespace) -> int:
@@ -97,30 +97,33 @@ def cmd_check_params(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _aws_command(sub: Any, name: str, help_text: str, handler: Handler, stack_name: bool = True) -> Any:
+    """A command that calls AWS: the target flags, and every AWS error as one line."""
+    parser = sub.add_parser(name, help=help_text)
+    if stack_name:
+        parser.add_argument("--stack-name", default=DEFAULT_STACK_NAME)
+    add_aws_target(parser)
+    parser.set_defaults(handler=aws_errors_in_one_line(handler))
+    return parser
+
+
 def register(sub: Any) -> None:
-    outputs = sub.add_parser("outputs", help="print a stack's outputs (or one, or the master key)")
-    outputs.add_argument("--stack-name", default=DEFAULT_STACK_NAME)
+    outputs = _aws_command(sub, "outputs", "print a stack's outputs (or one, or the master key)", cmd_outputs)
     group = outputs.add_mutually_exclusive_group()
     group.add_argument("--key", help="print only this output's value")
     group.add_argument("--json", action="store_true", help="print the outputs as a JSON object")
     group.add_argument("--master-key", action="store_true", help="print the LiteLLM master key (sk-...)")
-    add_aws_target(outputs)
-    outputs.set_defaults(handler=aws_errors_in_one_line(cmd_outputs))
 
-    ver = sub.add_parser("verify", help="check a live stack: status, ECS tasks, target health, /v1/models")
-    ver.add_argument("--stack-name", default=DEFAULT_STACK_NAME)
+    ver = _aws_command(sub, "verify", "check a live stack: status, ECS tasks, target health, /v1/models", cmd_verify)
     ver.add_argument("--model", default="fake-openai-endpoint", help="model /v1/models must list")
     ver.add_argument("--url", help="proxy base URL (default: the LoadBalancerUrl output)")
     ver.add_argument("--http-timeout", type=float, default=5.0, help="seconds for the /v1/models request")
-    add_aws_target(ver)
-    ver.set_defaults(handler=aws_errors_in_one_line(cmd_verify))
 
-    pub = sub.add_parser("publish", help="upload templates/*.yaml to S3; print URLs and console launch links")
+    pub = _aws_command(sub, "publish", "upload templates/*.yaml to S3; print URLs and console launch links",
+                       cmd_publish, stack_name=False)  # fmt: skip
     pub.add_argument("--bucket", required=True)
     pub.add_argument("--prefix", default="", help="key prefix, e.g. litellm-bench/v1")
     pub.add_argument("--templates-dir", default="templates")
-    add_aws_target(pub)
-    pub.set_defaults(handler=aws_errors_in_one_line(cmd_publish))
 
     launch = sub.add_parser("launch-url", help="print the console quick-create link for a template in S3")
     launch.add_argument("--template-url", required=True, help="https://BUCKET.s3.REGION.amazonaws.com/KEY")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bench.compare import compare_table, run_compare, write_compare
+from ..bench.local_stack import TemplateError
 from ..bench.progress import BenchConsole
 from ..bench.runner import BenchOptions, RunInterrupted, run_bench
 from ..bench.scenarios import HIGH_THROUGHPUT_UPSTREAMS, SCENARIOS, scenario_named
@@ -31,8 +32,17 @@ WORKER_MEMORY_MIB = 350
 """What one proxy worker takes once booted (REFERENCE.md)."""
 MAX_WORKERS_PER_CORE = 4
 EXIT_COMPETING = EXIT_CHECK_FAILED
-LOCAL_FAILURES = (ProcessFailed, RuntimeError, TimeoutError, FileNotFoundError)
-"""What a run on this machine can fail with once it started: one line and the logs' folder."""
+LOCAL_FAILURES = (TemplateError, ProcessFailed, RuntimeError, TimeoutError, FileNotFoundError)
+"""What a run on this machine can fail with once it started: one line (see `failed`)."""
+
+
+def failed(command: str, exc: BaseException, workdir: Path) -> int:
+    """One line for a local run that could not go on: bad input (the template) or a failure, with its logs."""
+    if isinstance(exc, TemplateError):
+        warn(str(exc))
+        return EXIT_BAD_INPUT
+    warn(f"{command} failed: {exc}\n(logs in {workdir})")
+    return EXIT_CHECK_FAILED
 
 
 def check_workers(workers: int, cores: int | None = None, available_mib: float | None = None) -> list[str]:
@@ -127,7 +137,6 @@ def _interrupted(exc: RunInterrupted, workdir: Path) -> int:
 
 def cmd_bench_local(args: argparse.Namespace) -> int:
     from ..bench.concurrency import registered_run
-    from ..bench.local_stack import TemplateError
 
     handle_stop_signals()
     try:
@@ -155,12 +164,8 @@ def cmd_bench_local(args: argparse.Namespace) -> int:
     except Interrupted as exc:  # before the run began
         warn(f"interrupted by {exc.name} before the run began; nothing was measured")
         return exc.exit_code
-    except TemplateError as exc:
-        warn(str(exc))
-        return EXIT_BAD_INPUT
     except LOCAL_FAILURES as exc:
-        warn(f"bench local failed: {exc}\n(logs in {options.workdir})")
-        return EXIT_CHECK_FAILED
+        return failed("bench local", exc, options.workdir)
     json_path, html_path = options.workdir / "results.json", options.workdir / "report.html"
     write_outputs(report, json_path, html_path)
     print()
@@ -203,8 +208,7 @@ def cmd_bench_compare(args: argparse.Namespace) -> int:
         warn(f"interrupted by {exc.name}: every process it started is stopped; raw files in {base.workdir}")
         return exc.exit_code
     except LOCAL_FAILURES as exc:
-        warn(f"bench compare failed: {exc}\n(logs in {base.workdir})")
-        return EXIT_CHECK_FAILED
+        return failed("bench compare", exc, base.workdir)
     html_path = write_compare(summaries, base.workdir / "compare.json")
     print()
     print(compare_table(summaries))
@@ -216,7 +220,7 @@ def cmd_bench_compare(args: argparse.Namespace) -> int:
 def cmd_bench_up(args: argparse.Namespace) -> int:
     """The stack `bench local` measures, kept up for your own client until a stop signal."""
     from ..bench.concurrency import registered_run
-    from ..bench.local_stack import TemplateError, load_template, running_stack
+    from ..bench.local_stack import load_template, running_stack
 
     handle_stop_signals()
     try:
@@ -261,12 +265,8 @@ def cmd_bench_up(args: argparse.Namespace) -> int:
     except Interrupted as exc:
         warn(f"stopped by {exc.name}: every process it started is stopped (logs in {workdir})")
         return exc.exit_code
-    except TemplateError as exc:
-        warn(str(exc))
-        return EXIT_BAD_INPUT
     except LOCAL_FAILURES as exc:
-        warn(f"bench up failed: {exc}\n(logs in {workdir})")
-        return EXIT_CHECK_FAILED
+        return failed("bench up", exc, workdir)
 
 
 def _load_flags(parser: argparse.ArgumentParser, users: int, duration: int) -> None:

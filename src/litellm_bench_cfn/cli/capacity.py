@@ -15,7 +15,7 @@ from ..bench.variants import VARIANTS, variant_named
 from ..exit_codes import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 from ..processes import Interrupted, handle_stop_signals
 from ..spec import SpecError
-from .bench import LOCAL_FAILURES
+from .bench import LOCAL_FAILURES, failed
 from .common import DEFAULT_TEMPLATE, existing_template, new_run_dir, number, options_from, say, warn
 
 
@@ -46,8 +46,7 @@ def cmd_bench_sweep(args: argparse.Namespace) -> int:
         warn(f"interrupted by {exc.name} before the sweep began; nothing was measured")
         return exc.exit_code
     except (*LOCAL_FAILURES, ValueError) as exc:
-        warn(f"bench sweep failed: {exc}\n(logs in {workdir})")
-        return EXIT_CHECK_FAILED
+        return failed("bench sweep", exc, workdir)
     path = write_sweep(report, workdir)
     print()
     print(sweep_table(report))

@@ -322,3 +322,21 @@ def test_compare_runs_a_variant_on_another_release(tmp_path: Path) -> None:
     (result,) = (tmp_path / "results").glob("compare-*/compare.json")
     names = [v["name"] for v in json.loads(result.read_text())]
     assert names == ["shipped", "shipped@9.9.9"]
+
+
+def test_the_sweep_page_draws_a_knee_curve_per_sweep(tmp_path: Path) -> None:
+    from litellm_bench_cfn.bench.sweep import SweepReport, SweepRun, write_sweep
+
+    def run(capacity: float) -> SweepRun:
+        steps = sweep_steps(_ramp(), _measured(capacity, set()), lambda _: None, "sweep")
+        return SweepRun(steps=steps, knee_rps=knee_of(steps), generator_bound=False)
+
+    options = {"workers": 1, "p95_bound_ms": 150.0}
+    report = SweepReport(machine={"cpus": 2}, options=options, runs=[run(55), run(52)])
+    path = write_sweep(report, tmp_path)
+    assert json.loads(path.read_text())["summary"]["knees_rps"] == [knee_of(r.steps) for r in report.runs]
+    page = (tmp_path / "sweep.html").read_text()
+    assert page.count("Plotly.newPlot") == 2
+    assert 'id="sweep-1"' in page and 'id="sweep-2"' in page
+    assert f"Sweep 1: knee {report.runs[0].knee_rps:g} req\\u002fs" in page  # plotly's JSON escapes "/"
+    assert "a p95 bound of 150 ms" in page

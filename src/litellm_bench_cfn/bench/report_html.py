@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .compare import VariantSummary
     from .locust_run import HistoryPoint, LoadResult
     from .runner import BenchReport
+    from .sweep import SweepReport
 
 THINK_TIME_S = 0.75
 """Mean of the locustfile's wait_time = between(0.5, 1): a closed-loop user's pause between requests."""
@@ -546,3 +547,36 @@ def compare_report(
         ]
     )
     return charts.page("litellm-bench-cfn bench compare", body)
+
+
+def sweep_report(report: SweepReport, terminal_table: str, json_text: str) -> str:
+    """`bench sweep`'s page: the knee curve of each sweep (served RPS and p50/p95 per offered rate)."""
+    summary = report.summary()
+    figures = []
+    for index, run in enumerate(report.runs, start=1):
+        last_try = {step.offered_rps: step for step in run.steps}  # the attempt that decided each rate
+        points = [
+            charts.KneePoint(rate, step.served_rps, step.latency_ms.get("p50"), step.latency_ms.get("p95"))
+            for rate, step in last_try.items()
+        ]
+        knee = f"knee {run.knee_rps:g} req/s" if run.knee_rps is not None else "no knee"
+        fig = charts.knee_chart(f"Sweep {index}: {knee}", points, offered_title="offered (req/s, open loop)")
+        figures.append(charts.figure_html(fig, f"sweep-{index}"))
+    knee_line = (
+        f"knee {summary['knee_rps']:g} req/s = {summary['knee_rps_per_worker']:g} per worker"
+        if summary.get("knee_rps") is not None
+        else "no knee found"
+    )
+    body = "\n".join(
+        [
+            "<h1>Open-loop capacity sweep of the LiteLLM proxy on this machine</h1>",
+            f"<p class='facts'>{html.escape(_machine_line(report.machine))}; {html.escape(knee_line)} at a p95 bound "
+            f"of {report.options['p95_bound_ms']:g} ms.</p>",
+            f"<p class='flag'>PARTIAL RESULTS: {html.escape(report.partial)}</p>" if report.partial else "",
+            _section("Knee curves", f"<div class='grid'>{''.join(figures)}</div>"),
+            _section("Files", f"<p>Raw results: {json_links(json_text, 'sweep.json')}</p>"),
+            f"<details open><summary>The table as printed in the terminal</summary><pre>{html.escape(terminal_table)}"
+            "</pre></details>",
+        ]
+    )
+    return charts.page("litellm-bench-cfn bench sweep", body)

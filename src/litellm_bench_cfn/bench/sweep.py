@@ -426,6 +426,11 @@ def sweep_table(report: SweepReport) -> str:
 
 
 def write_sweep(report: SweepReport, directory: Path) -> Path:
+    """sweep.json and its page, sweep.html (the knee curves), in `directory`; returns the JSON's path."""
+    from .report_html import sweep_report
+
     path = directory / "sweep.json"
-    path.write_text(report.to_json())
+    text = report.to_json()
+    path.write_text(text)
+    (directory / "sweep.html").write_text(sweep_report(report, sweep_table(report), text))
     return path

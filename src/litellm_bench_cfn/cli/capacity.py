@@ -50,7 +50,7 @@ def cmd_bench_sweep(args: argparse.Namespace) -> int:
     path = write_sweep(report, workdir)
     print()
     print(sweep_table(report))
-    print(f"\nresults: {path}")
+    print(f"\nresults: {path}\nreport:  {path.with_name('sweep.html')}")
     return EXIT_OK if report.summary().get("knee_rps") is not None else EXIT_CHECK_FAILED
 
 

@@ -340,3 +340,13 @@ def test_the_sweep_page_draws_a_knee_curve_per_sweep(tmp_path: Path) -> None:
     assert 'id="sweep-1"' in page and 'id="sweep-2"' in page
     assert f"Sweep 1: knee {report.runs[0].knee_rps:g} req\\u002fs" in page  # plotly's JSON escapes "/"
     assert "a p95 bound of 150 ms" in page
+
+
+@pytest.mark.parametrize("mode", ["local", "up", "sweep"])
+def test_every_local_mode_takes_a_variant_on_another_release(mode: str, tmp_path: Path) -> None:
+    """`--variant NAME@VERSION` is one flag for bench local, up and sweep; a bad one is one argparse error."""
+    done = _cli("bench", mode, "--variant", "shipped@x.y", "--results-dir", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1].endswith("argument --variant: LiteLLM version 'x.y' is not a release number "
+                                                 "such as 1.110.2")  # fmt: skip
+    assert not list(tmp_path.iterdir())  # nothing started, no run folder

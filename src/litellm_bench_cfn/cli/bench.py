@@ -20,6 +20,7 @@ from ..processes import Interrupted, ProcessFailed, handle_stop_signals
 from .common import (
     DEFAULT_TEMPLATE,
     add_screenshot_flag,
+    add_variant_flag,
     existing_template,
     new_run_dir,
     options_from,
@@ -91,13 +92,7 @@ def _options(args: argparse.Namespace, workdir: Path) -> BenchOptions:
     template = existing_template(args.template)
     check_load_flags(args)
     load_template(template)  # TemplateError: one line saying what the file is instead
-    options = options_from(
-        BenchOptions,
-        args,
-        template=template,
-        workdir=workdir,
-        variant=variant_named(getattr(args, "variant", "shipped")),
-    )
+    options = options_from(BenchOptions, args, template=template, workdir=workdir)
     scenario_named(options.scenario).upstream(options.upstream)  # ValueError: --upstream the scenario does not take
     return options
 
@@ -234,7 +229,7 @@ def cmd_bench_up(args: argparse.Namespace) -> int:
     try:
         with (
             registered_run(workdir, "up"),
-            running_stack(template, workdir, workers=args.workers, variant=variant_named(args.variant)) as stack,
+            running_stack(template, workdir, workers=args.workers, variant=args.variant) as stack,
         ):
             model = "fake-openai-endpoint"
             facts = {
@@ -297,7 +292,7 @@ def register(sub: Any) -> Any:
     scenarios = "; ".join(f"{s.name}: {s.summary}" for s in SCENARIOS.values())
     local.add_argument("--scenario", choices=SCENARIOS, default="guide", help=f"what to measure ({scenarios})")
     local.add_argument("--rpm-limit", type=int, default=600, help="rate-limited scenario: RPM quota per deployment")
-    local.add_argument("--variant", choices=sorted(VARIANTS), default="shipped", help="proxy configuration")
+    add_variant_flag(local)
     local.add_argument(
         "--exclusive", action="store_true", help="refuse to start while another benchmark runs here (not just warn)"
     )
@@ -322,7 +317,7 @@ def register(sub: Any) -> Any:
     )
     up.add_argument("--template", default=str(DEFAULT_TEMPLATE), help="the template whose proxy to run")
     up.add_argument("--workers", type=int, default=1, help="proxy workers")
-    up.add_argument("--variant", choices=sorted(VARIANTS), default="shipped", help="proxy configuration")
+    add_variant_flag(up)
     up.add_argument("--results-dir", default="results", help="where the run folder with the logs goes")
     up.add_argument("--json", action="store_true", help="print one JSON line (base_url, master_key, ...) for scripts")
     up.set_defaults(handler=cmd_bench_up)

@@ -11,12 +11,11 @@ import yaml
 
 from ..bench.published import PUBLISHED_RPS_PER_WORKER
 from ..bench.sweep import SweepOptions
-from ..bench.variants import VARIANTS, variant_named
 from ..exit_codes import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 from ..processes import Interrupted, handle_stop_signals
 from ..spec import SpecError
 from .bench import LOCAL_FAILURES, failed
-from .common import DEFAULT_TEMPLATE, existing_template, new_run_dir, number, options_from, say, warn
+from .common import DEFAULT_TEMPLATE, add_variant_flag, existing_template, new_run_dir, number, options_from, say, warn
 
 
 def cmd_bench_sweep(args: argparse.Namespace) -> int:
@@ -25,15 +24,11 @@ def cmd_bench_sweep(args: argparse.Namespace) -> int:
         template = existing_template(args.template)
         if args.growth <= 1:
             raise ValueError(f"--growth: must be above 1 (got {args.growth:g})")
-        try:
-            variant = variant_named(args.variant)
-        except ValueError as exc:
-            raise ValueError(f"--variant: {exc}") from None
         workdir = new_run_dir(args, "sweep")  # its own folder, even when two sweeps start in one second
     except ValueError as exc:
         warn(str(exc))
         return EXIT_BAD_INPUT
-    options = options_from(SweepOptions, args, template=template, workdir=workdir, variant=variant)
+    options = options_from(SweepOptions, args, template=template, workdir=workdir)
     from ..bench.sweep import SweepInterrupted, run_sweep, sweep_table, write_sweep
 
     try:
@@ -130,9 +125,7 @@ def register_sweep(bench_modes: Any) -> None:
                        help="sweeps to run (shows the spread)")  # fmt: skip
     sweep.add_argument("--confirm", dest="confirmations", type=number(int, 0, True), default=defaults.confirmations,
                        help="times a step that did not hold is run again before it counts as failed")  # fmt: skip
-    sweep.add_argument(
-        "--variant", default="shipped", help=f"proxy configuration[@LITELLM_VERSION]; {', '.join(VARIANTS)}"
-    )
+    add_variant_flag(sweep)
     sweep.add_argument("--results-dir", default="results", help="where sweep-<time>/ goes")
     sweep.set_defaults(handler=cmd_bench_sweep)
 

@@ -95,6 +95,21 @@ def aws_errors_in_one_line(handler: Handler) -> Handler:
     return run
 
 
+def add_variant_flag(parser: argparse.ArgumentParser) -> None:
+    """--variant NAME[@LITELLM_VERSION]: a proxy configuration of bench/variants.py, on this or another release."""
+    from ..bench.variants import VARIANTS, variant_named
+
+    def parse(text: str) -> Any:
+        try:
+            return variant_named(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    known = ", ".join(VARIANTS)
+    parser.add_argument("--variant", type=parse, default="shipped", metavar="NAME[@VERSION]",
+                        help=f"proxy configuration, optionally on another LiteLLM release; {known}")  # fmt: skip
+
+
 def add_screenshot_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--screenshot", action=argparse.BooleanOptionalAction, default=True,
                         help="open the report in headless Chromium, if installed, and keep a PNG of it")  # fmt: skip

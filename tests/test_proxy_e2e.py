@@ -3,12 +3,17 @@
 The container's entrypoint, command, environment and secrets are read from
 templates/cloudformation-ecs.yaml (secrets replaced by generated test values, the model's
 api_base pointed at the product's fake endpoint). The real LiteLLM proxy then has to serve.
+
+LITELLM_BENCH_E2E_VARIANT=NAME[@VERSION] runs the shared stack's tests on another proxy variant or
+LiteLLM release (e.g. shipped@1.108.7, from its cached venv: bench/litellm_versions.py), the check a
+pin bump needs; unset, the pinned release as shipped.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import select
 import socket
 import time
@@ -30,6 +35,7 @@ from litellm_bench_cfn.bench.local_stack import (
     proxy_process,
     running_stack,
 )
+from litellm_bench_cfn.bench.variants import variant_named
 from litellm_bench_cfn.processes import free_port
 from litellm_bench_cfn.task_runtime import ContainerLaunch
 
@@ -46,7 +52,8 @@ def template() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def stack(template: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    with running_stack(template, tmp_path_factory.mktemp("proxy"), workers=2) as running:
+    variant = variant_named(os.environ.get("LITELLM_BENCH_E2E_VARIANT") or "shipped")
+    with running_stack(template, tmp_path_factory.mktemp("proxy"), workers=2, variant=variant) as running:
         yield running
 
 

@@ -39,3 +39,10 @@ DATABASE_TLS_CONTAINER = "rds-ca-bundle"
 # ---------------------------------------------------------------- environment of the proxy containers
 
 DATABASE_PASSWORD_ENV = "DATABASE_PASSWORD"
+MASTER_KEY_SECRET_ENV = "LITELLM_MASTER_KEY_SECRET"
+"""ECS injects the generated secret here; the start script prefixes it with `sk-`."""
+MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
+
+# ---------------------------------------------------------------- exit codes of the start scripts
+
+CONFIG_INVALID_EXIT_CODE = 78  # EX_CONFIG from sysexits.h

@@ -23,8 +23,9 @@ import base64
 import gzip
 from dataclasses import dataclass
 
-from ..proxy_config import CONFIG_INVALID_EXIT_CODE, MASTER_KEY_ENV, MASTER_KEY_SECRET_ENV
+from ..names import CONFIG_INVALID_EXIT_CODE
 from ..shipped import FAKE_ENDPOINT, HIGH_THROUGHPUT_LOCUSTFILE, LOCUSTFILE
+from ..stack.ecs_tasks import master_key_prelude
 from ..versions import LOCUST_VERSION
 
 FAKE_CODE_ENV = "FAKE_ENDPOINT_PY_GZ"
@@ -109,13 +110,7 @@ def install_locust_script() -> str:
 
 def _locust_prelude() -> str:
     return (
-        "set -eu\n"
-        + install_locust_script()
-        + f'if [ -z "${{{MASTER_KEY_SECRET_ENV}:-}}" ]; then echo "litellm-bench-cfn: {MASTER_KEY_SECRET_ENV}'
-        f' is empty" >&2; exit {CONFIG_INVALID_EXIT_CODE}; fi\n'
-        f'export {MASTER_KEY_ENV}="sk-${MASTER_KEY_SECRET_ENV}"\n'
-        f"unset {MASTER_KEY_SECRET_ENV}\n"
-        'd="${TMPDIR:-/tmp}/litellm-bench"\n'
+        "set -eu\n" + install_locust_script() + master_key_prelude() + 'd="${TMPDIR:-/tmp}/litellm-bench"\n'
         'mkdir -p "$d/results"\n'
         + _decode(LOCUST_CODE_ENV, '"$d/locustfile.py"')
         + f'if [ -n "${{{HIGH_THROUGHPUT_CODE_ENV}:-}}" ]; then '

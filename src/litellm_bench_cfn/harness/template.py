@@ -27,7 +27,6 @@ from troposphere import (
     Output,
     Parameter,
     Ref,
-    Region,
     Split,
     Sub,
     Template,
@@ -38,11 +37,9 @@ from troposphere import (
     servicediscovery,
 )
 
-from ..proxy_config import MASTER_KEY_SECRET_ENV
 from ..spec import BenchmarkSpec
-from ..stack import checkov
+from ..stack import checkov, ecs_tasks
 from ..stack import exports as x
-from ..stack.compute import rolling_deployment
 from ..stack.console import console_interface
 from ..stack.iam import execution_role
 from ..stack.security_groups import security_group
@@ -85,14 +82,8 @@ class Imports:
 
 
 def _log_configuration(log_group: logs.LogGroup, prefix: str) -> ecs.LogConfiguration:
-    return ecs.LogConfiguration(
-        LogDriver="awslogs",
-        Options={"awslogs-group": Ref(log_group), "awslogs-region": Region, "awslogs-stream-prefix": prefix},
-    )
-
-
-def _env(values: dict[str, Any]) -> list[ecs.Environment]:
-    return [ecs.Environment(Name=k, Value=v) for k, v in sorted(values.items())]
+    # Blocking: the master's results travel through its log (ecs_tasks.log_configuration).
+    return ecs_tasks.log_configuration(log_group, prefix, non_blocking=False)
 
 
 def _group(template: Template, title: str, description: str, imports: Imports) -> ec2.SecurityGroup:
@@ -119,39 +110,31 @@ def _task_definition(
     template: Template, title: str, cpu: int, memory: int, role: iam.Role, container: ecs.ContainerDefinition
 ) -> ecs.TaskDefinition:
     return template.add_resource(
-        ecs.TaskDefinition(
-            title,
-            RequiresCompatibilities=["FARGATE"],
-            NetworkMode="awsvpc",
-            Cpu=str(cpu),
-            Memory=str(memory),
-            RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture="X86_64", OperatingSystemFamily="LINUX"),
-            ExecutionRoleArn=GetAtt(role, "Arn"),
-            ContainerDefinitions=[container],
+        ecs_tasks.fargate_task_definition(
+            title, cpu=str(cpu), memory=str(memory), execution_role=role, containers=[container]
         )
     )
 
 
 def _locust_container(
-    name: str, script: str, environment: dict[str, Any], sources: scripts.HarnessSources, imports: Imports,
+    name: str, script: str, extra: dict[str, Any], sources: scripts.HarnessSources, imports: Imports,
     log_group: logs.LogGroup, ports: list[int],
 ) -> ecs.ContainerDefinition:  # fmt: skip
-    return ecs.ContainerDefinition(
-        Name=name,
-        Image=LOCUST_IMAGE,
-        Essential=True,
-        EntryPoint=["/bin/sh", "-c"],
-        Command=[script],
-        Environment=_env(
+    return ecs_tasks.script_container(
+        name,
+        LOCUST_IMAGE,
+        script,
+        essential=True,
+        Environment=ecs_tasks.environment(
             {
                 scripts.LOCUST_CODE_ENV: scripts.encode_source(sources.locustfile),
                 "BENCH_MASTER_PORT": str(scripts.MASTER_PORT),
-                **environment,
+                **extra,
             }
         ),
-        Secrets=[ecs.Secret(Name=MASTER_KEY_SECRET_ENV, ValueFrom=imports(x.MASTER_KEY_SECRET))],
+        Secrets=[ecs_tasks.master_key_secret(imports(x.MASTER_KEY_SECRET))],
         PortMappings=[ecs.PortMapping(ContainerPort=p, Protocol="tcp") for p in ports],
-        Ulimits=[ecs.Ulimit(Name="nofile", SoftLimit=65536, HardLimit=65536)],
+        Ulimits=ecs_tasks.nofile_ulimits(),
         LogConfiguration=_log_configuration(log_group, name),
     )
 
@@ -252,13 +235,12 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
         h.fake_endpoint_cpu,
         h.fake_endpoint_memory,
         role,
-        ecs.ContainerDefinition(
-            Name=FAKE_CONTAINER,
-            Image=FAKE_ENDPOINT_IMAGE,
-            Essential=True,
-            EntryPoint=["/bin/sh", "-c"],
-            Command=[scripts.fake_endpoint_script()],
-            Environment=_env(
+        ecs_tasks.script_container(
+            FAKE_CONTAINER,
+            FAKE_ENDPOINT_IMAGE,
+            scripts.fake_endpoint_script(),
+            essential=True,
+            Environment=ecs_tasks.environment(
                 {
                     scripts.FAKE_CODE_ENV: scripts.encode_source(sources.fake_endpoint),
                     "FAKE_HOST": "0.0.0.0",
@@ -267,18 +249,10 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
                 }
             ),
             PortMappings=[ecs.PortMapping(ContainerPort=FAKE_ENDPOINT_PORT, Protocol="tcp")],
-            HealthCheck=ecs.HealthCheck(
-                Command=[
-                    "CMD-SHELL",
-                    'python3 -c "import urllib.request; urllib.request.urlopen('
-                    f"'http://127.0.0.1:{FAKE_ENDPOINT_PORT}/health', timeout=4)\" || exit 1",
-                ],
-                Interval=15,
-                Timeout=5,
-                Retries=3,
-                StartPeriod=30,
+            HealthCheck=ecs_tasks.http_health_check(
+                FAKE_ENDPOINT_PORT, "/health", interval_s=15, timeout_s=5, retries=3, start_period_s=30
             ),
-            Ulimits=[ecs.Ulimit(Name="nofile", SoftLimit=65536, HardLimit=65536)],
+            Ulimits=ecs_tasks.nofile_ulimits(),
             LogConfiguration=_log_configuration(log_group, FAKE_CONTAINER),
         ),
     )
@@ -301,7 +275,7 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
             DesiredCount=Ref(fake_tasks),
             LaunchType="FARGATE",
             PropagateTags="SERVICE",
-            DeploymentConfiguration=rolling_deployment(),
+            DeploymentConfiguration=ecs_tasks.rolling_deployment(),
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
                     AssignPublicIp="DISABLED",

@@ -6,8 +6,9 @@ values through its exports (stack/exports.py) named after the `ProxyStackName` p
 - the fake OpenAI endpoint: an ECS service in the main cluster's private subnets, registered in the
   main stack's Cloud Map namespace as `fake-openai` (A records), reachable on 8080 from the proxy
   tasks' security group only; sized by the spec so it is never the bottleneck (spec rule);
-- Locust master and worker task definitions (not services: `bench aws` runs them on demand), the
-  product's locustfile inside, the master key from ECS Secrets, the main stack's ALB as target;
+- one Locust task definition (not a service: `bench aws` runs it on demand, once as the master and
+  N times as a worker, the role a container override), the product's locustfile inside once, the
+  master key from ECS Secrets, the main stack's ALB as target;
 - a log group (the master prints its results there), a least-privilege execution role, security
   groups: Locust master/worker traffic within its own group, the optional web UI (8089) from
   `AllowedIngressCidr` only.
@@ -52,11 +53,10 @@ PYTHON_IMAGE = "public.ecr.aws/docker/library/python:3.12.11-slim-bookworm"
 FAKE_ENDPOINT_IMAGE = PYTHON_IMAGE
 LOCUST_IMAGE = PYTHON_IMAGE  # the start script pip-installs harness_scripts.LOCUST_REQUIREMENT (not on ECR Public)
 FAKE_CONTAINER = "fake-openai"
-MASTER_CONTAINER = "locust-master"
-WORKER_CONTAINER = "locust-worker"
+LOCUST_CONTAINER = "locust"
 FAKE_TASK_DEFINITION = "FakeEndpointTaskDefinition"
-MASTER_TASK_DEFINITION = "LocustMasterTaskDefinition"
-WORKER_TASK_DEFINITION = "LocustWorkerTaskDefinition"
+LOCUST_TASK_DEFINITION = "LocustTaskDefinition"
+LOCUST_TASK_DEFINITION_OUTPUT = "LocustTaskDefinition"
 PARAMETER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Main stack", ("ProxyStackName",)),
     ("Harness sizing", ("FakeEndpointTasks", "LocustWorkers", "UpstreamLatencyMs")),
@@ -117,30 +117,48 @@ def _task_definition(
 
 
 def _locust_container(
-    name: str, script: str, extra: dict[str, Any], sources: scripts.HarnessSources, imports: Imports,
-    log_group: logs.LogGroup, ports: list[int],
-) -> ecs.ContainerDefinition:  # fmt: skip
+    spec: BenchmarkSpec, sources: scripts.HarnessSources, imports: Imports, log_group: logs.LogGroup, workers: Parameter
+) -> ecs.ContainerDefinition:
+    """Master and workers in one container definition, so the locustfile travels once (the 64 KiB cap).
+
+    Its environment is the master's defaults with BENCH_ROLE=master: `bench aws` (or a console user)
+    runs it as is for the master and with BENCH_ROLE=worker plus BENCH_MASTER_HOST for each worker;
+    a worker ignores the master's settings. Both ports are mapped: a worker opens none, and the
+    security groups, not the mappings, decide who reaches a task (awsvpc)."""
+    lt = spec.load_test
+    plain: dict[str, Any] = {
+        scripts.ROLE_ENV: scripts.MASTER_ROLE,
+        scripts.LOCUST_CODE_ENV: scripts.encode_source(sources.locustfile),
+        "BENCH_MASTER_PORT": str(scripts.MASTER_PORT),
+        "BENCH_TARGET": Join("", ["http://", imports(x.LOAD_BALANCER_DNS), "/"]),
+        "BENCH_USERS": str(lt.users),
+        "BENCH_SPAWN_RATE": f"{lt.spawn_rate:g}",
+        "BENCH_RUN_TIME_S": str(lt.duration_s),
+        "BENCH_WORKERS": Ref(workers),
+        "BENCH_MASTER_BIND": "*",
+        "BENCH_WEB_UI": "false",
+    }
+    if spec.high_throughput.offered_rps is not None:
+        # The high-throughput load: both files travel, and every Locust process runs high_throughput.py.
+        plain[scripts.HIGH_THROUGHPUT_CODE_ENV] = scripts.encode_source(sources.high_throughput)
+        plain[scripts.LOCUSTFILE_CHOICE_ENV] = "high_throughput.py"
     return ecs_tasks.script_container(
-        name,
+        LOCUST_CONTAINER,
         LOCUST_IMAGE,
-        script,
+        scripts.locust_script(),
         essential=True,
-        Environment=ecs_tasks.environment(
-            {
-                scripts.LOCUST_CODE_ENV: scripts.encode_source(sources.locustfile),
-                "BENCH_MASTER_PORT": str(scripts.MASTER_PORT),
-                **extra,
-            }
-        ),
+        Environment=ecs_tasks.environment(plain),
         Secrets=[ecs_tasks.master_key_secret(imports(x.MASTER_KEY_SECRET))],
-        PortMappings=[ecs.PortMapping(ContainerPort=p, Protocol="tcp") for p in ports],
+        PortMappings=[
+            ecs.PortMapping(ContainerPort=p, Protocol="tcp") for p in (scripts.MASTER_PORT, scripts.WEB_UI_PORT)
+        ],
         Ulimits=ecs_tasks.nofile_ulimits(),
-        LogConfiguration=_log_configuration(log_group, name),
+        LogConfiguration=_log_configuration(log_group, LOCUST_CONTAINER),
     )
 
 
 def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources) -> Template:
-    h, lt = spec.harness, spec.load_test
+    h = spec.harness
     template = Template(
         Description=f"litellm-bench-cfn {spec.name} harness: in-VPC fake OpenAI endpoint and distributed Locust "
         "(launch after the main stack; delete after the benchmark)"
@@ -287,40 +305,16 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
         )
     )
 
-    master_env = {
-        "BENCH_TARGET": Join("", ["http://", imports(x.LOAD_BALANCER_DNS), "/"]),
-        "BENCH_USERS": str(lt.users),
-        "BENCH_SPAWN_RATE": f"{lt.spawn_rate:g}",
-        "BENCH_RUN_TIME_S": str(lt.duration_s),
-        "BENCH_WORKERS": Ref(workers),
-        "BENCH_MASTER_BIND": "*",
-        "BENCH_WEB_UI": "false",
-    }
-    master = _task_definition(
-        template, MASTER_TASK_DEFINITION, h.locust_cpu, h.locust_memory, role,
-        _locust_container(MASTER_CONTAINER, scripts.master_script(), master_env, sources, imports, log_group,
-                          [scripts.MASTER_PORT, scripts.WEB_UI_PORT]),
-    )  # fmt: skip
-    worker_env: dict[str, Any] = {}
-    if spec.high_throughput.offered_rps is not None:
-        # The high-throughput load: both files travel, and every Locust process runs high_throughput.py.
-        load = {
-            scripts.HIGH_THROUGHPUT_CODE_ENV: scripts.encode_source(sources.high_throughput),
-            scripts.LOCUSTFILE_CHOICE_ENV: "high_throughput.py",
-        }
-        master_env.update(load)
-        worker_env.update(load)
-    worker = _task_definition(
-        template, WORKER_TASK_DEFINITION, h.locust_cpu, h.locust_memory, role,
-        _locust_container(WORKER_CONTAINER, scripts.worker_script(), worker_env, sources, imports, log_group, []),
+    locust = _task_definition(
+        template, LOCUST_TASK_DEFINITION, h.locust_cpu, h.locust_memory, role,
+        _locust_container(spec, sources, imports, log_group, workers),
     )  # fmt: skip
 
     # The cluster and subnets are the main stack's outputs (X<Key>): re-exporting an import is W6001.
     outputs = {
         "LocustSecurityGroup": ("Security group of every Locust task.", GetAtt(locust_group, "GroupId")),
         "WebUiSecurityGroup": ("Added to a web-UI master: 8089 from AllowedIngressCidr.", GetAtt(web_group, "GroupId")),
-        "MasterTaskDefinition": ("Locust master task definition.", Ref(master)),
-        "WorkerTaskDefinition": ("Locust worker task definition.", Ref(worker)),
+        LOCUST_TASK_DEFINITION_OUTPUT: ("Locust task definition: master and workers (BENCH_ROLE).", Ref(locust)),
         "LogGroupName": ("Logs of the harness; the master prints its results here.", Ref(log_group)),
         "LocustWorkers": ("Default number of Locust workers.", Ref(workers)),
         "FakeEndpointUrl": ("The fake endpoint inside the VPC.", IN_VPC_FAKE_ENDPOINT_URL),

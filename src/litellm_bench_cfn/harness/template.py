@@ -106,6 +106,15 @@ def _ingress(
     )
 
 
+def _number_parameter(
+    template: Template, title: str, default: int | float, bounds: tuple[int, int], description: str
+) -> Parameter:
+    low, high = bounds
+    return template.add_parameter(
+        Parameter(title, Type="Number", Default=default, MinValue=low, MaxValue=high, Description=description)
+    )
+
+
 def _task_definition(
     template: Template, title: str, cpu: int, memory: int, role: iam.Role, container: ecs.ContainerDefinition
 ) -> ecs.TaskDefinition:
@@ -183,38 +192,19 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
             Description="Who may open the Locust web UI (bench aws --web-ui); use the main stack's value.",
         )
     )
-    fake_tasks = template.add_parameter(
-        Parameter(
-            "FakeEndpointTasks",
-            Type="Number",
-            Default=h.fake_endpoint_tasks,
-            MinValue=1,
-            MaxValue=20,
-            Description=f"Fake endpoint tasks (~{h.fake_endpoint_capacity_rps() // h.fake_endpoint_tasks} RPS each).",
-        )
-    )
-    workers = template.add_parameter(
-        Parameter(
-            "LocustWorkers",
-            Type="Number",
-            Default=h.locust_workers,
-            MinValue=1,
-            MaxValue=100,
-            Description="Locust workers bench aws starts by default (~1,000 RPS each).",
-        )
-    )
-    upstream_latency = template.add_parameter(
-        Parameter(
-            "UpstreamLatencyMs",
-            Type="Number",
-            Default=h.upstream_latency_ms,
-            MinValue=0,
-            MaxValue=60000,
-            Description="Milliseconds the fake endpoint waits before it answers, standing in for an upstream over "
-            f"the internet ({h.upstream_latency_ms}: the guide's 100 ms median less the proxy's share; "
-            "0: the proxy alone).",
-        )
-    )
+    fake_tasks = _number_parameter(
+        template, "FakeEndpointTasks", h.fake_endpoint_tasks, (1, 20),
+        f"Fake endpoint tasks (~{h.fake_endpoint_capacity_rps() // h.fake_endpoint_tasks} RPS each).",
+    )  # fmt: skip
+    workers = _number_parameter(
+        template, "LocustWorkers", h.locust_workers, (1, 100),
+        "Locust workers bench aws starts by default (~1,000 RPS each).",
+    )  # fmt: skip
+    upstream_latency = _number_parameter(
+        template, "UpstreamLatencyMs", h.upstream_latency_ms, (0, 60000),
+        "Milliseconds the fake endpoint waits before it answers, standing in for an upstream over the internet "
+        f"({h.upstream_latency_ms}: the guide's 100 ms median less the proxy's share; 0: the proxy alone).",
+    )  # fmt: skip
     imports = Imports(stack)
 
     log_group = template.add_resource(

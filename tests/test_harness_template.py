@@ -241,3 +241,17 @@ def test_an_unknown_locust_role_is_one_line_and_exit_78(tmp_path: Path, harness:
     assert result.stderr.strip() == (
         "litellm-bench-cfn: BENCH_ROLE is 'boss': bench aws runs this task as master or worker"
     )
+
+
+def test_harness_logs_block_where_the_proxys_drop_under_pressure(harness: dict[str, Any]) -> None:
+    """The master's results travel through its log: the harness's awslogs never drop a line (blocking,
+    awslogs' default), while every proxy-task container logs non-blocking so a slow CloudWatch never
+    stalls a request (stack/ecs_tasks.log_configuration)."""
+    for task_definition in ("FakeEndpointTaskDefinition", LOCUST_TASK_DEFINITION):
+        options = _container(harness, task_definition)["LogConfiguration"]["Options"]
+        assert "mode" not in options and "max-buffer-size" not in options
+    for template in (render_dict(ON), render_dict(OFF)):
+        containers = template["Resources"]["ProxyTaskDefinition"]["Properties"]["ContainerDefinitions"]
+        modes = {c["Name"]: c["LogConfiguration"]["Options"].get("mode") for c in containers}
+        assert set(modes.values()) == {"non-blocking"}, modes
+        assert {c["LogConfiguration"]["Options"]["max-buffer-size"] for c in containers} == {"25m"}

@@ -18,7 +18,7 @@ from ..spec import ROLLING_MAXIMUM_PERCENT
 
 SHELL = ("/bin/sh", "-c")
 NOFILE_LIMIT = 65536
-"""Open files per container: every proxied request holds a client and an upstream socket."""
+"""Open files per container: a socket per connection (a proxied request holds two, a Locust user one)."""
 
 
 def environment(values: Mapping[str, Any]) -> list[ecs.Environment]:
@@ -46,8 +46,8 @@ def log_configuration(log_group: logs.LogGroup, prefix: str, *, non_blocking: bo
 def http_health_check(
     port: int, path: str, *, interval_s: int, timeout_s: int, retries: int, start_period_s: int
 ) -> ecs.HealthCheck:
-    """GET http://127.0.0.1:PORT/PATH with the image's python3 (neither image has curl); the probe's own
-    timeout is a second below ECS's, so a slow answer fails the probe instead of being killed."""
+    """GET http://127.0.0.1:PORT/PATH with the image's python3; the probe's own timeout is a second below
+    ECS's `Timeout`, so the probe reports its own failure before ECS cuts it off."""
     url = f"http://127.0.0.1:{port}{path}"
     probe = f"import urllib.request; urllib.request.urlopen('{url}', timeout={timeout_s - 1})"
     return ecs.HealthCheck(

@@ -1,7 +1,7 @@
 """`bench aws` orchestration against moto (in-process, no network).
 
-What this proves: the ECS/Logs/CloudFormation calls (run_task with the right task definitions,
-subnets, security groups and container overrides; workers pointed at the master's ENI IP; batches
+What this proves: the ECS/Logs/CloudFormation calls (run_task with the one Locust task definition,
+the role, subnets, security groups and container overrides; workers pointed at the master's ENI IP; batches
 of 10; stop_task on timeout; log stream naming; paginated log reads) and the parsing of the results
 block. What it does NOT prove: moto runs no container, so the test plays the master's part (it
 stops the master task and writes the results block, produced by the template's own printer code,
@@ -34,8 +34,8 @@ from litellm_bench_cfn.aws.harness import (  # noqa: E402
 )
 from litellm_bench_cfn.bench import aws_results  # noqa: E402
 from litellm_bench_cfn.cli import main  # noqa: E402
-from litellm_bench_cfn.harness.scripts import RESULTS_PRINTER  # noqa: E402
-from litellm_bench_cfn.harness.template import MASTER_CONTAINER, WORKER_CONTAINER  # noqa: E402
+from litellm_bench_cfn.harness.scripts import MASTER_ROLE, RESULTS_PRINTER, ROLE_ENV, WORKER_ROLE  # noqa: E402
+from litellm_bench_cfn.harness.template import LOCUST_CONTAINER  # noqa: E402
 
 STATS_HEADER = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,"
 STATS_HEADER += "Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,"
@@ -121,8 +121,7 @@ def info(aws: None) -> HarnessInfo:
         public_subnets=tuple(subnets[:2]),
         locust_security_group=groups[0],
         web_ui_security_group=groups[1],
-        master_task_definition=_task_definition(ecs, "master", MASTER_CONTAINER),
-        worker_task_definition=_task_definition(ecs, "worker", WORKER_CONTAINER),
+        locust_task_definition=_task_definition(ecs, "locust", LOCUST_CONTAINER),
         log_group="/ecs/litellm-bench-harness",
         default_workers=4,
     )
@@ -167,7 +166,7 @@ def master_finishes(info: HarnessInfo, lines: list[str]) -> Any:
     def act() -> None:
         tasks = ecs.list_tasks(cluster=info.cluster)["taskArns"]
         described = ecs.describe_tasks(cluster=info.cluster, tasks=tasks)["tasks"]
-        masters = [t for t in described if t["taskDefinitionArn"] == info.master_task_definition]
+        masters = [t for t in described if _env(t)[ROLE_ENV] == MASTER_ROLE]
         if len(described) == len(masters):
             return  # workers not started yet
         master = masters[0]
@@ -232,6 +231,20 @@ def test_master_gets_the_load_shape_as_container_overrides(info: HarnessInfo, tm
     assert "BENCH_TARGET" not in env  # the template's default: the main stack's load balancer
 
 
+def test_master_and_workers_run_the_one_locust_task_definition_in_their_roles(
+    info: HarnessInfo, tmp_path: Path
+) -> None:
+    fake = FakeTime()
+    fake.on_sleep = master_finishes(info, results_block(tmp_path))
+    outcome = _run(info, RunPlan(workers=3), fake)
+    tasks = {t["taskArn"]: t for t in _tasks(info)}
+    assert {t["taskDefinitionArn"] for t in tasks.values()} == {info.locust_task_definition}
+    roles = {arn: _env(task)[ROLE_ENV] for arn, task in tasks.items()}
+    assert roles.pop(outcome.master_task_arn) == MASTER_ROLE
+    assert sorted(roles) == sorted(outcome.worker_task_arns) and set(roles.values()) == {WORKER_ROLE}
+    assert {o["name"] for t in tasks.values() for o in t["overrides"]["containerOverrides"]} == {LOCUST_CONTAINER}
+
+
 def test_workers_point_at_the_masters_private_ip_and_start_in_batches(info: HarnessInfo, tmp_path: Path) -> None:
     fake = FakeTime()
     fake.on_sleep = master_finishes(info, results_block(tmp_path))
@@ -293,11 +306,29 @@ def test_harness_info_reads_both_stacks_outputs(aws: None) -> None:
     _outputs_stack("main", {"XCluster": "c", "XPrivateSubnets": "s1,s2", "XPublicSubnets": "p1,p2"})
     _outputs_stack(
         "main-harness",
-        {"LocustSecurityGroup": "sg-1", "WebUiSecurityGroup": "sg-2", "MasterTaskDefinition": "m",
-         "WorkerTaskDefinition": "w", "LogGroupName": "/ecs/main-harness", "LocustWorkers": "6"},
+        {"LocustSecurityGroup": "sg-1", "WebUiSecurityGroup": "sg-2", "LocustTaskDefinition": "l",
+         "LogGroupName": "/ecs/main-harness", "LocustWorkers": "6"},
     )  # fmt: skip
     info = harness_info(boto3.client("cloudformation"), "main", "main-harness")
     assert (info.cluster, info.private_subnets, info.default_workers) == ("c", ("s1", "s2"), 6)
+    assert info.locust_task_definition == "l"
+
+
+def test_an_older_harness_with_a_task_definition_per_role_is_told_to_update(aws: None) -> None:
+    _outputs_stack("main", {"XCluster": "c", "XPrivateSubnets": "s1,s2", "XPublicSubnets": "p1,p2"})
+    _outputs_stack(
+        "main-harness",
+        {"LocustSecurityGroup": "sg-1", "WebUiSecurityGroup": "sg-2", "MasterTaskDefinition": "m",
+         "WorkerTaskDefinition": "w", "LogGroupName": "/ecs/main-harness", "LocustWorkers": "6"},
+    )  # fmt: skip
+    with pytest.raises(AwsError) as caught:
+        harness_info(boto3.client("cloudformation"), "main", "main-harness")
+    assert caught.value.exit_code == 2 and "\n" not in str(caught.value)
+    assert str(caught.value) == (
+        "stack main-harness has no output LocustTaskDefinition: an older harness (a task definition per Locust "
+        "role); update it: scripts/deploy.sh deploy --stack-name main-harness "
+        "--template templates/cloudformation-ecs-harness.yaml"
+    )
 
 
 def test_a_missing_harness_stack_output_is_bad_input(aws: None) -> None:

@@ -27,7 +27,7 @@ from litellm_bench_cfn.aws.fleet import FleetRef, fleet_counts, fleet_ref, wait_
 from litellm_bench_cfn.aws.harness import HarnessInfo, RunPlan, run_harness
 from litellm_bench_cfn.cli import bench_aws as cli_bench_aws
 from litellm_bench_cfn.cli import main
-from litellm_bench_cfn.harness.template import MASTER_CONTAINER, WORKER_CONTAINER
+from litellm_bench_cfn.harness.template import LOCUST_CONTAINER
 
 from .conftest import BENCHMARK_TEMPLATE, REPO_ROOT
 
@@ -249,8 +249,7 @@ def _harness_stack(main: FleetRef, upstream_ms: str | None = "95") -> None:
     boto3.client("logs").create_log_group(logGroupName=f"/ecs/{HARNESS}")
     outputs = {
         "LocustSecurityGroup": group, "WebUiSecurityGroup": group, "LogGroupName": f"/ecs/{HARNESS}",
-        "MasterTaskDefinition": definition("master", MASTER_CONTAINER),
-        "WorkerTaskDefinition": definition("worker", WORKER_CONTAINER), "LocustWorkers": "2",
+        "LocustTaskDefinition": definition("locust", LOCUST_CONTAINER), "LocustWorkers": "2",
         **({"UpstreamLatencyMs": upstream_ms} if upstream_ms is not None else {}),
     }  # fmt: skip
     body = {

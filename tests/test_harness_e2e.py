@@ -2,10 +2,11 @@
 
 The fake endpoint, Locust master and Locust worker are started with the EXACT entrypoint + command
 + environment of their task definitions in templates/cloudformation-ecs-harness.yaml (the
-`sh -c` scripts decode the shipped code and exec it), imports resolved to local values, the master
+`sh -c` scripts decode the shipped code and exec it; master and worker are the one Locust task
+definition, the worker with bench aws's role override), imports resolved to local values, the master
 key injected as ECS would inject the imported secret. What differs from ECS is only what ECS
-container overrides would differ in: the load shape (10 users, 10 s), loopback bind addresses and
-ports, TMPDIR, PATH (python3 and locust from .venv/bin, where the pinned Locust is installed, so the
+container overrides would differ in: the role, the load shape (10 users, 10 s), loopback bind
+addresses and ports, TMPDIR, PATH (python3 and locust from .venv/bin, where the pinned Locust is installed, so the
 scripts' pip-install step finds it and installs nothing; tests/test_infra.py runs that step with a
 stand-in python3 that has no Locust). The proxy is the main template's
 proxy container (bench local's launcher) pointed at the harness's fake endpoint. The master's log
@@ -27,13 +28,12 @@ import yaml
 from litellm_bench_cfn.bench import aws_results
 from litellm_bench_cfn.bench.local_stack import GeneratedSecrets, load_template, proxy_launch, proxy_process
 from litellm_bench_cfn.bench.locust_run import LoadShape
+from litellm_bench_cfn.harness.scripts import ROLE_ENV, WORKER_ROLE
 from litellm_bench_cfn.harness.template import (
     FAKE_CONTAINER,
     FAKE_TASK_DEFINITION,
-    MASTER_CONTAINER,
-    MASTER_TASK_DEFINITION,
-    WORKER_CONTAINER,
-    WORKER_TASK_DEFINITION,
+    LOCUST_CONTAINER,
+    LOCUST_TASK_DEFINITION,
 )
 from litellm_bench_cfn.processes import ManagedProcess, free_port
 from litellm_bench_cfn.stack import exports
@@ -96,17 +96,16 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
         resolver = harness_resolver(harness, f"127.0.0.1:{proxy_port}")
         secret = {SECRET_ARN: secrets.master_key_secret}
-        master_launch = container_launch(resolver, MASTER_TASK_DEFINITION, MASTER_CONTAINER, secret)
-        worker_launch = container_launch(resolver, WORKER_TASK_DEFINITION, WORKER_CONTAINER, secret)
+        master_launch = container_launch(resolver, LOCUST_TASK_DEFINITION, LOCUST_CONTAINER, secret)
+        worker_launch = master_launch  # the same task definition; bench aws overrides the role
         port = str(free_port())
         shape = {"BENCH_USERS": "10", "BENCH_SPAWN_RATE": "10", "BENCH_RUN_TIME_S": str(RUN_S), "BENCH_WORKERS": "1"}
         master = stack.enter_context(
             local_process("master", master_launch, workdir, **shape, BENCH_MASTER_BIND="127.0.0.1",
                           BENCH_MASTER_PORT=port)
         )  # fmt: skip
-        worker = stack.enter_context(
-            local_process("worker", worker_launch, workdir, BENCH_MASTER_HOST="127.0.0.1", BENCH_MASTER_PORT=port)
-        )
+        worker_overrides = {ROLE_ENV: WORKER_ROLE, "BENCH_MASTER_HOST": "127.0.0.1", "BENCH_MASTER_PORT": port}
+        worker = stack.enter_context(local_process("worker", worker_launch, workdir, **worker_overrides))
         code = master.wait_exit(timeout=MASTER_EXIT_TIMEOUT_S)
         worker_code = worker.wait_exit(timeout=30)
         yield {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,13 @@ from litellm_bench_cfn.harness.scripts import (
     FAKE_ENDPOINT_SOURCE,
     LOCUST_CODE_ENV,
     LOCUSTFILE_SOURCE,
+    MASTER_ROLE,
+    ROLE_ENV,
+    WORKER_ROLE,
     HarnessSources,
     decode_source,
 )
-from litellm_bench_cfn.harness.template import build_harness_template
+from litellm_bench_cfn.harness.template import LOCUST_TASK_DEFINITION, build_harness_template
 from litellm_bench_cfn.profiles import load_profiles
 from litellm_bench_cfn.render import TEMPLATE_BODY_LIMIT, to_yaml
 from litellm_bench_cfn.spec import BenchmarkSpec, spec_rule_violations
@@ -109,13 +113,12 @@ def test_every_import_of_the_harness_is_an_export_of_the_main_stack(harness: dic
 def test_shipped_code_is_the_repositorys_code(harness: dict[str, Any]) -> None:
     fake = _env(_container(harness, "FakeEndpointTaskDefinition"))[FAKE_CODE_ENV]
     assert decode_source(fake) == FAKE_ENDPOINT_SOURCE.read_bytes()
-    for task_definition in ("LocustMasterTaskDefinition", "LocustWorkerTaskDefinition"):
-        code = _env(_container(harness, task_definition))[LOCUST_CODE_ENV]
-        assert decode_source(code) == LOCUSTFILE_SOURCE.read_bytes()
+    code = _env(_container(harness, LOCUST_TASK_DEFINITION))[LOCUST_CODE_ENV]
+    assert decode_source(code) == LOCUSTFILE_SOURCE.read_bytes()
 
 
 def test_images_are_public_and_pinned(harness: dict[str, Any]) -> None:
-    for task_definition in ("FakeEndpointTaskDefinition", "LocustMasterTaskDefinition", "LocustWorkerTaskDefinition"):
+    for task_definition in ("FakeEndpointTaskDefinition", LOCUST_TASK_DEFINITION):
         image = _container(harness, task_definition)["Image"]
         assert re.search(r":\d+\.\d+\.\d+", image) and "latest" not in image
 
@@ -138,17 +141,24 @@ def test_fake_endpoint_registers_as_fake_openai_with_a_records(harness: dict[str
 
 
 def test_locust_tasks_get_the_master_key_from_ecs_secrets(harness: dict[str, Any]) -> None:
-    for task_definition in ("LocustMasterTaskDefinition", "LocustWorkerTaskDefinition"):
-        container = _container(harness, task_definition)
-        (secret,) = container["Secrets"]
-        assert secret["Name"] == "LITELLM_MASTER_KEY_SECRET" and "KeyArn" in str(secret["ValueFrom"])
-        assert "LITELLM_MASTER_KEY" not in _env(container)
-        assert 'LITELLM_MASTER_KEY="sk-$LITELLM_MASTER_KEY_SECRET"' in container["Command"][0]
+    container = _container(harness, LOCUST_TASK_DEFINITION)
+    (secret,) = container["Secrets"]
+    assert secret["Name"] == "LITELLM_MASTER_KEY_SECRET" and "KeyArn" in str(secret["ValueFrom"])
+    assert "LITELLM_MASTER_KEY" not in _env(container)
+    assert 'LITELLM_MASTER_KEY="sk-$LITELLM_MASTER_KEY_SECRET"' in container["Command"][0]
 
 
 def test_locust_master_and_workers_are_task_definitions_not_services(harness: dict[str, Any]) -> None:
     services = [r for r in harness["Resources"].values() if r["Type"] == "AWS::ECS::Service"]
     assert [s["Properties"]["TaskDefinition"] for s in services] == [{"Ref": "FakeEndpointTaskDefinition"}]
+
+
+def test_master_and_workers_share_one_task_definition_that_runs_as_the_master_as_is(harness: dict[str, Any]) -> None:
+    """The role is a container override (bench aws); run unchanged (e.g. from the console) it is the master."""
+    definitions = [k for k, r in harness["Resources"].items() if r["Type"] == "AWS::ECS::TaskDefinition"]
+    assert sorted(definitions) == ["FakeEndpointTaskDefinition", LOCUST_TASK_DEFINITION]
+    assert _env(_container(harness, LOCUST_TASK_DEFINITION))[ROLE_ENV] == MASTER_ROLE
+    assert harness["Outputs"]["LocustTaskDefinition"]["Value"] == {"Ref": LOCUST_TASK_DEFINITION}
 
 
 def test_web_ui_is_open_to_the_allowed_cidr_only(harness: dict[str, Any]) -> None:
@@ -157,7 +167,7 @@ def test_web_ui_is_open_to_the_allowed_cidr_only(harness: dict[str, Any]) -> Non
 
 
 def test_master_defaults_are_the_guides_shape(harness: dict[str, Any]) -> None:
-    env = _env(_container(harness, "LocustMasterTaskDefinition"))
+    env = _env(_container(harness, LOCUST_TASK_DEFINITION))
     assert (env["BENCH_USERS"], env["BENCH_SPAWN_RATE"], env["BENCH_RUN_TIME_S"]) == ("1000", "500", "300")
 
 
@@ -185,3 +195,63 @@ def test_cfn_lint_is_clean_with_the_harness_on_and_off(tmp_path: Path) -> None:
     harness.write_text(to_yaml(build_harness_template(ON, HarnessSources.from_package())))
     result = subprocess.run(["cfn-lint", *map(str, [*files, harness])], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _run_locust_script(tmp_path: Path, harness: dict[str, Any], **overrides: str) -> subprocess.CompletedProcess[str]:
+    """The Locust container's start script under sh with the template's environment plus `overrides` (what
+    run_task's container overrides set); `locust` is a stub that prints its argv, python3 this venv's (the
+    pinned Locust installed: the script's install step has nothing to do and never reaches the network)."""
+    stub = tmp_path / "bin" / "locust"
+    stub.parent.mkdir()
+    stub.write_text('#!/bin/sh\necho "ARGS $*"\n')
+    stub.chmod(0o755)
+    container = _container(harness, LOCUST_TASK_DEFINITION)
+    environment = {k: v for k, v in _env(container).items() if isinstance(v, str)}
+    environment.update(
+        PATH=f"{stub.parent}:{Path(sys.executable).parent}:/usr/bin:/bin",
+        TMPDIR=str(tmp_path),
+        LITELLM_MASTER_KEY_SECRET="x" * 20,
+        BENCH_TARGET="http://alb.example/",  # imported (Fn::ImportValue) in the template
+        BENCH_WORKERS="2",  # Ref LocustWorkers
+        **overrides,
+    )
+    return subprocess.run(
+        ["/bin/sh", "-c", container["Command"][0]], env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_locust_task_run_as_is_is_the_headless_master(tmp_path: Path, harness: dict[str, Any]) -> None:
+    result = _run_locust_script(tmp_path, harness)
+    assert result.returncode == 0, result.stderr
+    assert f"ARGS -f {tmp_path / 'litellm-bench' / 'locustfile.py'} --master " in result.stdout
+    assert "--headless" in result.stdout and "--expect-workers 2 " in result.stdout
+    assert "LITELLM-BENCH-RESULTS END" in result.stdout  # the results block bench aws reads back
+
+
+def test_the_locust_task_overridden_to_the_worker_role_is_a_worker(tmp_path: Path, harness: dict[str, Any]) -> None:
+    result = _run_locust_script(tmp_path, harness, BENCH_ROLE=WORKER_ROLE, BENCH_MASTER_HOST="10.0.0.9")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ARGS ") and " --worker --master-host 10.0.0.9 --master-port 5557 " in result.stdout
+    assert "--master " not in result.stdout and "LITELLM-BENCH-RESULTS" not in result.stdout
+
+
+def test_an_unknown_locust_role_is_one_line_and_exit_78(tmp_path: Path, harness: dict[str, Any]) -> None:
+    result = _run_locust_script(tmp_path, harness, BENCH_ROLE="boss")
+    assert result.returncode == 78 and "ARGS" not in result.stdout
+    assert result.stderr.strip() == (
+        "litellm-bench-cfn: BENCH_ROLE is 'boss': bench aws runs this task as master or worker"
+    )
+
+
+def test_harness_logs_block_where_the_proxys_drop_under_pressure(harness: dict[str, Any]) -> None:
+    """The master's results travel through its log: the harness's awslogs never drop a line (blocking,
+    awslogs' default), while every proxy-task container logs non-blocking so a slow CloudWatch never
+    stalls a request (stack/ecs_tasks.log_configuration)."""
+    for task_definition in ("FakeEndpointTaskDefinition", LOCUST_TASK_DEFINITION):
+        options = _container(harness, task_definition)["LogConfiguration"]["Options"]
+        assert "mode" not in options and "max-buffer-size" not in options
+    for template in (render_dict(ON), render_dict(OFF)):
+        containers = template["Resources"]["ProxyTaskDefinition"]["Properties"]["ContainerDefinitions"]
+        modes = {c["Name"]: c["LogConfiguration"]["Options"].get("mode") for c in containers}
+        assert set(modes.values()) == {"non-blocking"}, modes
+        assert {c["LogConfiguration"]["Options"]["max-buffer-size"] for c in containers} == {"25m"}

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from litellm_bench_cfn.harness.scripts import LOCUST_CODE_ENV, MASTER_ROLE, WORKER_ROLE
 from litellm_bench_cfn.render import TEMPLATE_BODY_LIMIT
 from litellm_bench_cfn.spec import BenchmarkSpec, SpecError, load_spec, parse_spec_text
 from tests.conftest import render_dict
@@ -189,23 +190,31 @@ HT_HARNESS = ROOT / "templates" / "cloudformation-ecs-high-throughput-harness.ya
 GUIDE_HARNESS = ROOT / "templates" / "cloudformation-ecs-harness.yaml"
 
 
-def _harness_container(path: Path, name: str) -> dict[str, Any]:
+def _locust_containers(path: Path) -> list[dict[str, Any]]:
+    """Every container of the harness that ships the locustfile (today one: master and workers share it)."""
     doc = yaml.safe_load(path.read_text())
-    for resource in doc["Resources"].values():
-        if resource["Type"] == "AWS::ECS::TaskDefinition":
-            for container in resource["Properties"]["ContainerDefinitions"]:
-                if container["Name"] == name:
-                    found: dict[str, Any] = container
-                    return found
-    raise AssertionError(name)
+    return [
+        container
+        for resource in doc["Resources"].values()
+        if resource["Type"] == "AWS::ECS::TaskDefinition"
+        for container in resource["Properties"]["ContainerDefinitions"]
+        if any(e["Name"] == LOCUST_CODE_ENV for e in container.get("Environment", []))
+    ]
 
 
+@pytest.mark.parametrize("role", [MASTER_ROLE, WORKER_ROLE])
 @pytest.mark.parametrize(
     ("harness", "expected"), [(HT_HARNESS, "high_throughput.py"), (GUIDE_HARNESS, "locustfile.py")]
 )
-def test_harness_worker_runs_the_load_of_its_profile(tmp_path: Path, harness: Path, expected: str) -> None:
-    """The worker's own start script under sh, `locust` replaced by a stub that prints its argv."""
-    container = _harness_container(harness, "locust-worker")
+def test_every_locust_process_of_a_harness_runs_the_load_of_its_profile(
+    tmp_path: Path, harness: Path, expected: str, role: str
+) -> None:
+    """The Locust container's own start script under sh in each role bench aws runs it as (BENCH_ROLE, a
+    container override), `locust` a stub that prints its argv. The master must run the workers' file:
+    its user classes are the ones it tells the workers to spawn, and its listeners write the TTFT
+    JSON. (With a task definition per role, the high-throughput master ran the guide's locustfile.py:
+    its environment was built before the load's variables were added.)"""
+    (container,) = _locust_containers(harness)
     stub = tmp_path / "bin" / "locust"
     stub.parent.mkdir()
     stub.write_text('#!/bin/sh\necho "ARGS $*"\n')
@@ -217,15 +226,17 @@ def test_harness_worker_runs_the_load_of_its_profile(tmp_path: Path, harness: Pa
         PATH=f"{stub.parent}:{Path(sys.executable).parent}:/usr/bin:/bin",
         TMPDIR=str(tmp_path),
         LITELLM_MASTER_KEY_SECRET="x" * 20,
+        BENCH_ROLE=role,
         BENCH_MASTER_HOST="10.0.0.9",
-        BENCH_MASTER_PORT="5557",
+        BENCH_TARGET="http://alb.example/",  # Fn::ImportValue in the template
+        BENCH_WORKERS="2",  # Ref LocustWorkers
     )
     result = subprocess.run(
         ["/bin/sh", "-c", container["Command"][0]], env=environment, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
     decoded = tmp_path / "litellm-bench"
-    assert f"ARGS -f {decoded / expected} --worker" in result.stdout
+    assert f"ARGS -f {decoded / expected} --{role}" in result.stdout
     assert (decoded / "locustfile.py").read_bytes() == (ROOT / "loadtest" / "locustfile.py").read_bytes()
     if expected == "high_throughput.py":
         assert (decoded / expected).read_bytes() == (ROOT / "loadtest" / expected).read_bytes()

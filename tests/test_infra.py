@@ -23,8 +23,7 @@ from litellm_bench_cfn.harness.scripts import (
     LOCUST_REQUIREMENT,
     HarnessSources,
     install_locust_script,
-    master_script,
-    worker_script,
+    locust_script,
 )
 from litellm_bench_cfn.harness.template import build_harness_template
 from litellm_bench_cfn.profiles import load_profiles
@@ -122,8 +121,7 @@ def _run_install(tmp_path: Path, pip_exit: int) -> tuple[subprocess.CompletedPro
 def test_locust_tasks_install_the_pinned_locust_when_the_image_lacks_it(tmp_path: Path) -> None:
     """The python image has no Locust: the start script pip-installs exactly the pinned version first."""
     assert f"locust=={LOCUST_VERSION}" == LOCUST_REQUIREMENT
-    for script in (master_script(), worker_script()):
-        assert script.startswith("set -eu\n" + install_locust_script())
+    assert locust_script().startswith("set -eu\n" + install_locust_script())
     result, pip_calls = _run_install(tmp_path, pip_exit=0)
     assert result.returncode == 0 and result.stdout == "started\n"
     assert pip_calls.split()[:3] == ["-m", "pip", "install"] and pip_calls.split()[-1] == LOCUST_REQUIREMENT

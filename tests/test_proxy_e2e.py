@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-from litellm_bench_cfn import proxy_config
+from litellm_bench_cfn import names, proxy_config
 from litellm_bench_cfn.bench.local_stack import (
     GeneratedSecrets,
     RunningStack,
@@ -196,33 +196,33 @@ def launch(template: dict[str, Any]) -> ContainerLaunch:
 
 def test_missing_config_stops_the_container_before_it_listens(launch: ContainerLaunch, tmp_path: Path) -> None:
     code, log, ready = broken_start(launch, tmp_path, **{proxy_config.CONFIG_ENV: None})
-    assert (code, ready) == (proxy_config.CONFIG_INVALID_EXIT_CODE, False)
+    assert (code, ready) == (names.CONFIG_INVALID_EXIT_CODE, False)
     assert "carries no LiteLLM config" in log
 
 
 def test_malformed_config_stops_the_container(launch: ContainerLaunch, tmp_path: Path) -> None:
     code, log, ready = broken_start(launch, tmp_path, **{proxy_config.CONFIG_ENV: "model_list: [\n  - oops: {"})
-    assert (code, ready) == (proxy_config.CONFIG_INVALID_EXIT_CODE, False)
+    assert (code, ready) == (names.CONFIG_INVALID_EXIT_CODE, False)
     assert "not valid YAML" in log
 
 
 def test_config_without_models_stops_the_container(launch: ContainerLaunch, tmp_path: Path) -> None:
     code, log, ready = broken_start(launch, tmp_path, **{proxy_config.CONFIG_ENV: "model_list: []\n"})
-    assert (code, ready) == (proxy_config.CONFIG_INVALID_EXIT_CODE, False)
+    assert (code, ready) == (names.CONFIG_INVALID_EXIT_CODE, False)
     assert "lists no models" in log
 
 
 def test_unset_endpoint_variable_stops_the_container(launch: ContainerLaunch, tmp_path: Path) -> None:
     # LiteLLM would silently turn an unset os.environ/ reference into None (api.openai.com).
     code, log, ready = broken_start(launch, tmp_path, **{proxy_config.API_BASE_ENV: None})
-    assert (code, ready) == (proxy_config.CONFIG_INVALID_EXIT_CODE, False)
+    assert (code, ready) == (names.CONFIG_INVALID_EXIT_CODE, False)
     assert f"unset environment variables: {proxy_config.API_BASE_ENV}" in log
 
 
 def test_missing_master_key_secret_stops_the_container(launch: ContainerLaunch, tmp_path: Path) -> None:
-    code, log, ready = broken_start(launch, tmp_path, **{proxy_config.MASTER_KEY_SECRET_ENV: None})
-    assert (code, ready) == (proxy_config.CONFIG_INVALID_EXIT_CODE, False)
-    assert proxy_config.MASTER_KEY_SECRET_ENV in log
+    code, log, ready = broken_start(launch, tmp_path, **{names.MASTER_KEY_SECRET_ENV: None})
+    assert (code, ready) == (names.CONFIG_INVALID_EXIT_CODE, False)
+    assert names.MASTER_KEY_SECRET_ENV in log
 
 
 def _tree(pid: int) -> list[Any]:

@@ -61,3 +61,7 @@ MASTER_KEY_SECRET_ENV = "LITELLM_MASTER_KEY_SECRET"
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 API_KEY_ENV = "LITELLM_API_KEY"
 """A virtual key the Locust processes send instead of the master key (`bench aws --api-key`)."""
+
+# ---------------------------------------------------------------- exit codes of the start scripts
+
+CONFIG_INVALID_EXIT_CODE = 78  # EX_CONFIG from sysexits.h

@@ -20,15 +20,13 @@ from typing import Any
 import yaml
 
 from . import names
+from .names import CONFIG_INVALID_EXIT_CODE, MASTER_KEY_ENV
 from .spec import BENCHMARK_API_BASE, BenchmarkSpec
+from .stack.ecs_tasks import master_key_prelude
 from .stack.redis import litellm_router_settings
 
 CONFIG_ENV = "LITELLM_CONFIG_YAML"
-MASTER_KEY_SECRET_ENV = "LITELLM_MASTER_KEY_SECRET"
-"""ECS injects the generated secret here; the start script prefixes it with `sk-`."""
-MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 API_BASE_ENV = "BENCHMARK_API_BASE"
-CONFIG_INVALID_EXIT_CODE = 78  # EX_CONFIG from sysexits.h
 GUNICORN_FLAG = "--run_gunicorn"
 
 
@@ -158,11 +156,8 @@ def start_script(spec: BenchmarkSpec) -> str:
         "set -eu\n"
         f'if [ -z "${{{CONFIG_ENV}:-}}" ]; then echo "litellm-bench-cfn: {CONFIG_ENV} is empty:'
         f' the task carries no LiteLLM config" >&2; exit {CONFIG_INVALID_EXIT_CODE}; fi\n'
-        f'if [ -z "${{{MASTER_KEY_SECRET_ENV}:-}}" ]; then echo "litellm-bench-cfn:'
-        f' {MASTER_KEY_SECRET_ENV} is empty" >&2; exit {CONFIG_INVALID_EXIT_CODE}; fi\n'
-        f'export {MASTER_KEY_ENV}="sk-${MASTER_KEY_SECRET_ENV}"\n'
-        f"unset {MASTER_KEY_SECRET_ENV}\n"
-        'cfg="${TMPDIR:-/tmp}/litellm-config.yaml"\n'
+        + master_key_prelude()
+        + 'cfg="${TMPDIR:-/tmp}/litellm-config.yaml"\n'
         "umask 077\n"
         f'printf "%s\\n" "${CONFIG_ENV}" > "$cfg"\n'
         f"python3 -c '{CONFIG_CHECK}' \"$cfg\" || exit {CONFIG_INVALID_EXIT_CODE}\n"

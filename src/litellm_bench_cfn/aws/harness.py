@@ -1,8 +1,9 @@
 """`bench aws`: run distributed Locust inside the VPC on demand and pull its results back.
 
-Order: read the main and harness stacks' outputs; run the Locust master task (headless in a private
-subnet, or with the web UI in a public subnet with a public IP); wait for its private IP (its ENI);
-run N worker tasks pointed at that IP; wait, bounded, until the master stops; stop what is left;
+Order: read the main and harness stacks' outputs; run the Locust task as the master (headless in a
+private subnet, or with the web UI in a public subnet with a public IP); wait for its private IP (its
+ENI); run the same task definition N times as a worker pointed at that IP (the role is a container
+override, BENCH_ROLE); wait, bounded, until the master stops; stop what is left;
 read the master's log stream and parse the results block it printed (bench/aws_results.py).
 Every wait has a deadline; on timeout every task started here is stopped and the run fails.
 """
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..exit_codes import EXIT_BAD_INPUT
-from ..harness.scripts import WEB_UI_PORT
-from ..harness.template import MASTER_CONTAINER, WORKER_CONTAINER
+from ..harness.scripts import MASTER_ROLE, ROLE_ENV, WEB_UI_PORT, WORKER_ROLE
+from ..harness.template import LOCUST_CONTAINER, LOCUST_TASK_DEFINITION_OUTPUT
+from ..names import API_KEY_ENV
 from .clients import AwsError
 from .stack import stack_outputs
 
@@ -50,8 +52,8 @@ class HarnessInfo:
     public_subnets: tuple[str, ...]
     locust_security_group: str
     web_ui_security_group: str
-    master_task_definition: str
-    worker_task_definition: str
+    locust_task_definition: str
+    """The one task definition of the master and the workers."""
     log_group: str
     default_workers: int
     upstream_latency_ms: float | None = None
@@ -69,6 +71,11 @@ def harness_info(cfn: Any, stack_name: str, harness_stack_name: str) -> HarnessI
     harness = stack_outputs(cfn, harness_stack_name)
     main_hint = "render it from a profile with harness.enabled (the benchmark profile) and update it"
     harness_hint = "launch templates/cloudformation-ecs-harness.yaml (scripts/deploy.sh deploy --template ...)"
+    if "MasterTaskDefinition" in harness and LOCUST_TASK_DEFINITION_OUTPUT not in harness:
+        harness_hint = (
+            "an older harness (a task definition per Locust role); update it: scripts/deploy.sh deploy "
+            f"--stack-name {harness_stack_name} --template templates/cloudformation-ecs-harness.yaml"
+        )
 
     def subnets(key: str) -> tuple[str, ...]:
         return tuple(s for s in _need(main, key, stack_name, main_hint).split(",") if s)
@@ -79,8 +86,7 @@ def harness_info(cfn: Any, stack_name: str, harness_stack_name: str) -> HarnessI
         public_subnets=subnets("XPublicSubnets"),
         locust_security_group=_need(harness, "LocustSecurityGroup", harness_stack_name, harness_hint),
         web_ui_security_group=_need(harness, "WebUiSecurityGroup", harness_stack_name, harness_hint),
-        master_task_definition=_need(harness, "MasterTaskDefinition", harness_stack_name, harness_hint),
-        worker_task_definition=_need(harness, "WorkerTaskDefinition", harness_stack_name, harness_hint),
+        locust_task_definition=_need(harness, LOCUST_TASK_DEFINITION_OUTPUT, harness_stack_name, harness_hint),
         log_group=_need(harness, "LogGroupName", harness_stack_name, harness_hint),
         default_workers=int(harness.get("LocustWorkers") or 1),
         upstream_latency_ms=float(harness["UpstreamLatencyMs"]) if harness.get("UpstreamLatencyMs") else None,
@@ -91,12 +97,12 @@ def _env(values: dict[str, str]) -> list[dict[str, str]]:
     return [{"name": k, "value": v} for k, v in sorted(values.items())]
 
 
-def _run(ecs: Any, info: HarnessInfo, definition: str, container: str, env: dict[str, str], count: int,
-         *, public: bool = False) -> list[str]:  # fmt: skip
+def _run(ecs: Any, info: HarnessInfo, env: dict[str, str], count: int, *, public: bool = False) -> list[str]:
+    """`count` Locust tasks, their role and settings in `env` (container overrides)."""
     groups = [info.locust_security_group] + ([info.web_ui_security_group] if public else [])
     response = ecs.run_task(
         cluster=info.cluster,
-        taskDefinition=definition,
+        taskDefinition=info.locust_task_definition,
         launchType="FARGATE",
         count=count,
         startedBy="litellm-bench-cfn",
@@ -107,7 +113,7 @@ def _run(ecs: Any, info: HarnessInfo, definition: str, container: str, env: dict
                 "assignPublicIp": "ENABLED" if public else "DISABLED",
             }
         },
-        overrides={"containerOverrides": [{"name": container, "environment": _env(env)}]},
+        overrides={"containerOverrides": [{"name": LOCUST_CONTAINER, "environment": _env(env)}]},
     )
     if response.get("failures"):
         failure = response["failures"][0]
@@ -140,7 +146,7 @@ def stop_tasks(ecs: Any, cluster: str, arns: Sequence[str]) -> None:
 
 def master_log_stream(task_arn: str) -> str:
     """awslogs names streams PREFIX/CONTAINER/TASK_ID; the prefix is the container name here."""
-    return f"{MASTER_CONTAINER}/{MASTER_CONTAINER}/{task_arn.rsplit('/', 1)[-1]}"
+    return f"{LOCUST_CONTAINER}/{LOCUST_CONTAINER}/{task_arn.rsplit('/', 1)[-1]}"
 
 
 def read_log_lines(logs: Any, group: str, stream: str) -> list[str]:
@@ -189,6 +195,7 @@ def run_harness(
 
     workers = plan.workers or info.default_workers
     env = {
+        ROLE_ENV: MASTER_ROLE,
         "BENCH_USERS": str(plan.users),
         "BENCH_SPAWN_RATE": f"{plan.spawn_rate:g}",
         "BENCH_RUN_TIME_S": str(plan.duration_s),
@@ -197,10 +204,10 @@ def run_harness(
     }
     if plan.host:
         env["BENCH_TARGET"] = plan.host if plan.host.endswith("/") else plan.host + "/"
-    key_env = {"LITELLM_API_KEY": plan.api_key} if plan.api_key else {}
+    key_env = {API_KEY_ENV: plan.api_key} if plan.api_key else {}
     env.update(key_env)
     started = clock()
-    (master,) = _run(ecs, info, info.master_task_definition, MASTER_CONTAINER, env, 1, public=plan.web_ui)
+    (master,) = _run(ecs, info, env, 1, public=plan.web_ui)
     say(f"Locust master started: {master}")
     started_tasks = [master]
     try:
@@ -225,11 +232,11 @@ def run_harness(
                 public_ip = (described[0].get("Association") or {}).get("PublicIp") if described else None
                 if public_ip:
                     say(f"web UI: http://{public_ip}:{WEB_UI_PORT}/ (reachable from AllowedIngressCidr only)")
-        worker_env = {"BENCH_MASTER_HOST": ip, **key_env}
+        worker_env = {ROLE_ENV: WORKER_ROLE, "BENCH_MASTER_HOST": ip, **key_env}
         worker_arns: list[str] = []
         for batch in range(0, workers, RUN_TASK_BATCH):
             count = min(RUN_TASK_BATCH, workers - batch)
-            worker_arns += _run(ecs, info, info.worker_task_definition, WORKER_CONTAINER, worker_env, count)
+            worker_arns += _run(ecs, info, worker_env, count)
         started_tasks += worker_arns
         timeout = plan.run_timeout_s()
         deadline = started + timeout
@@ -249,7 +256,7 @@ def run_harness(
                 )
             sleep(poll_s)
         exit_code = next(
-            (c.get("exitCode") for c in task.get("containers", []) if c.get("name") == MASTER_CONTAINER), None
+            (c.get("exitCode") for c in task.get("containers", []) if c.get("name") == LOCUST_CONTAINER), None
         )
         say(f"master stopped (exit {exit_code}) after {clock() - started:.0f}s; reading its log")
     except BaseException:

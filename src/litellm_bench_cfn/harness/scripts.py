@@ -1,4 +1,4 @@
-"""The code and start scripts the harness template ships: fake endpoint, Locust master, Locust worker.
+"""The code and start scripts the harness template ships: the fake endpoint, and Locust (master or worker).
 
 Delivery is the proxy config's (proxy_config.py): no image is built. Each container runs a public,
 pinned image with its entrypoint replaced by a short POSIX sh script; the product's code travels in
@@ -23,8 +23,9 @@ import base64
 import gzip
 from dataclasses import dataclass
 
-from ..proxy_config import CONFIG_INVALID_EXIT_CODE, MASTER_KEY_ENV, MASTER_KEY_SECRET_ENV
+from ..names import CONFIG_INVALID_EXIT_CODE
 from ..shipped import FAKE_ENDPOINT, HIGH_THROUGHPUT_LOCUSTFILE, LOCUSTFILE
+from ..stack.ecs_tasks import master_key_prelude
 from ..versions import LOCUST_VERSION
 
 FAKE_CODE_ENV = "FAKE_ENDPOINT_PY_GZ"
@@ -34,6 +35,10 @@ FAKE_DELAY_ENV = "FAKE_DELAY_MS"
 HIGH_THROUGHPUT_CODE_ENV = "HIGH_THROUGHPUT_PY_GZ"
 """Only in a high-throughput harness: loadtest/high_throughput.py (it imports the guide's locustfile)."""
 LOCUSTFILE_CHOICE_ENV = "BENCH_LOCUSTFILE"
+ROLE_ENV = "BENCH_ROLE"
+"""What a Locust task runs as: one task definition for both roles, chosen per run_task by a container override."""
+MASTER_ROLE = "master"
+WORKER_ROLE = "worker"
 RESULTS_MARKER = "LITELLM-BENCH-RESULTS"
 RESULTS_CHUNK = 4000
 MASTER_PORT = 5557
@@ -109,13 +114,7 @@ def install_locust_script() -> str:
 
 def _locust_prelude() -> str:
     return (
-        "set -eu\n"
-        + install_locust_script()
-        + f'if [ -z "${{{MASTER_KEY_SECRET_ENV}:-}}" ]; then echo "litellm-bench-cfn: {MASTER_KEY_SECRET_ENV}'
-        f' is empty" >&2; exit {CONFIG_INVALID_EXIT_CODE}; fi\n'
-        f'export {MASTER_KEY_ENV}="sk-${MASTER_KEY_SECRET_ENV}"\n'
-        f"unset {MASTER_KEY_SECRET_ENV}\n"
-        'd="${TMPDIR:-/tmp}/litellm-bench"\n'
+        "set -eu\n" + install_locust_script() + master_key_prelude() + 'd="${TMPDIR:-/tmp}/litellm-bench"\n'
         'mkdir -p "$d/results"\n'
         + _decode(LOCUST_CODE_ENV, '"$d/locustfile.py"')
         + f'if [ -n "${{{HIGH_THROUGHPUT_CODE_ENV}:-}}" ]; then '
@@ -141,32 +140,50 @@ print("{RESULTS_MARKER} END", flush=True)
 """
 
 
-def master_script() -> str:
+def _master() -> str:
     """Headless (or web UI with --autostart) Locust master; prints the results, exits with Locust's code."""
     return (
-        _locust_prelude()
-        + 'export LITELLM_OVERHEAD_JSON="$d/results/overhead.json" LOCUST_ERROR_FILE="$d/results/errors.txt"\n'
-        + 'export LITELLM_TTFT_JSON="$d/results/ttft.json"\n'
-        + 'mode="--headless"\n'
-        + f'if [ "${{BENCH_WEB_UI:-false}}" = true ]; then mode="--autostart --autoquit {AUTOQUIT_S}"; fi\n'
-        + "rc=0\n"
-        + 'locust -f "$lf" --master --master-bind-host "$BENCH_MASTER_BIND" '
+        'export LITELLM_OVERHEAD_JSON="$d/results/overhead.json" LOCUST_ERROR_FILE="$d/results/errors.txt"\n'
+        'export LITELLM_TTFT_JSON="$d/results/ttft.json"\n'
+        'mode="--headless"\n'
+        f'if [ "${{BENCH_WEB_UI:-false}}" = true ]; then mode="--autostart --autoquit {AUTOQUIT_S}"; fi\n'
+        "rc=0\n"
+        'locust -f "$lf" --master --master-bind-host "$BENCH_MASTER_BIND" '
         '--master-bind-port "$BENCH_MASTER_PORT" --expect-workers "$BENCH_WORKERS" '
         f"--expect-workers-max-wait {WORKER_WAIT_S} $mode "
         '-u "$BENCH_USERS" -r "$BENCH_SPAWN_RATE" -t "${BENCH_RUN_TIME_S}s" -H "$BENCH_TARGET" '
         '--csv "$d/results/run" --csv-full-history --json-file "$d/results/run_stats" --only-summary '
         '--html "$d/results/run_report.html" '
         "--stop-timeout 30 --loglevel WARNING || rc=$?\n"
-        + f'python3 -c \'{RESULTS_PRINTER}\' "$d/results" "$rc"\n'
-        + 'exit "$rc"\n'
+        f'python3 -c \'{RESULTS_PRINTER}\' "$d/results" "$rc"\n'
+        'exit "$rc"\n'
     )
 
 
-def worker_script() -> str:
+def _worker() -> str:
+    return (
+        'if [ -z "${BENCH_MASTER_HOST:-}" ]; then echo "litellm-bench-cfn: BENCH_MASTER_HOST is empty:'
+        f" bench aws passes the master's private IP\" >&2; exit {CONFIG_INVALID_EXIT_CODE}; fi\n"
+        'exec locust -f "$lf" --worker --master-host "$BENCH_MASTER_HOST" '
+        '--master-port "$BENCH_MASTER_PORT" --loglevel WARNING\n'
+    )
+
+
+def locust_script() -> str:
+    """The Locust task's one start script: the shared prelude, then the master or a worker by `BENCH_ROLE`.
+
+    One script (and one task definition) for both roles, so the locustfile travels once; any other
+    role is one line and exit 78."""
+    role = f"${{{ROLE_ENV}:-}}"
     return (
         _locust_prelude()
-        + 'if [ -z "${BENCH_MASTER_HOST:-}" ]; then echo "litellm-bench-cfn: BENCH_MASTER_HOST is empty:'
-        f" bench aws passes the master's private IP\" >&2; exit {CONFIG_INVALID_EXIT_CODE}; fi\n"
-        + 'exec locust -f "$lf" --worker --master-host "$BENCH_MASTER_HOST" '
-        '--master-port "$BENCH_MASTER_PORT" --loglevel WARNING\n'
+        + f'case "{role}" in\n'
+        + f"{MASTER_ROLE})\n"
+        + _master()
+        + ";;\n"
+        + f"{WORKER_ROLE})\n"
+        + _worker()
+        + ";;\n"
+        + f"*) echo \"litellm-bench-cfn: {ROLE_ENV} is '{role}': bench aws runs this task as {MASTER_ROLE} or"
+        f' {WORKER_ROLE}" >&2; exit {CONFIG_INVALID_EXIT_CODE} ;;\n' + "esac\n"
     )

@@ -6,8 +6,9 @@ values through its exports (stack/exports.py) named after the `ProxyStackName` p
 - the fake OpenAI endpoint: an ECS service in the main cluster's private subnets, registered in the
   main stack's Cloud Map namespace as `fake-openai` (A records), reachable on 8080 from the proxy
   tasks' security group only; sized by the spec so it is never the bottleneck (spec rule);
-- Locust master and worker task definitions (not services: `bench aws` runs them on demand), the
-  product's locustfile inside, the master key from ECS Secrets, the main stack's ALB as target;
+- one Locust task definition (not a service: `bench aws` runs it on demand, once as the master and
+  N times as a worker, the role a container override), the product's locustfile inside once, the
+  master key from ECS Secrets, the main stack's ALB as target;
 - a log group (the master prints its results there), a least-privilege execution role, security
   groups: Locust master/worker traffic within its own group, the optional web UI (8089) from
   `AllowedIngressCidr` only.
@@ -27,7 +28,6 @@ from troposphere import (
     Output,
     Parameter,
     Ref,
-    Region,
     Split,
     Sub,
     Template,
@@ -38,11 +38,9 @@ from troposphere import (
     servicediscovery,
 )
 
-from ..proxy_config import MASTER_KEY_SECRET_ENV
 from ..spec import BenchmarkSpec
-from ..stack import checkov
+from ..stack import checkov, ecs_tasks
 from ..stack import exports as x
-from ..stack.compute import rolling_deployment
 from ..stack.console import console_interface
 from ..stack.iam import execution_role
 from ..stack.security_groups import security_group
@@ -55,11 +53,10 @@ PYTHON_IMAGE = "public.ecr.aws/docker/library/python:3.12.11-slim-bookworm"
 FAKE_ENDPOINT_IMAGE = PYTHON_IMAGE
 LOCUST_IMAGE = PYTHON_IMAGE  # the start script pip-installs harness_scripts.LOCUST_REQUIREMENT (not on ECR Public)
 FAKE_CONTAINER = "fake-openai"
-MASTER_CONTAINER = "locust-master"
-WORKER_CONTAINER = "locust-worker"
+LOCUST_CONTAINER = "locust"
 FAKE_TASK_DEFINITION = "FakeEndpointTaskDefinition"
-MASTER_TASK_DEFINITION = "LocustMasterTaskDefinition"
-WORKER_TASK_DEFINITION = "LocustWorkerTaskDefinition"
+LOCUST_TASK_DEFINITION = "LocustTaskDefinition"
+LOCUST_TASK_DEFINITION_OUTPUT = "LocustTaskDefinition"
 PARAMETER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Main stack", ("ProxyStackName",)),
     ("Harness sizing", ("FakeEndpointTasks", "LocustWorkers", "UpstreamLatencyMs")),
@@ -85,14 +82,8 @@ class Imports:
 
 
 def _log_configuration(log_group: logs.LogGroup, prefix: str) -> ecs.LogConfiguration:
-    return ecs.LogConfiguration(
-        LogDriver="awslogs",
-        Options={"awslogs-group": Ref(log_group), "awslogs-region": Region, "awslogs-stream-prefix": prefix},
-    )
-
-
-def _env(values: dict[str, Any]) -> list[ecs.Environment]:
-    return [ecs.Environment(Name=k, Value=v) for k, v in sorted(values.items())]
+    # Blocking: the master's results travel through its log (ecs_tasks.log_configuration).
+    return ecs_tasks.log_configuration(log_group, prefix, non_blocking=False)
 
 
 def _group(template: Template, title: str, description: str, imports: Imports) -> ec2.SecurityGroup:
@@ -115,49 +106,68 @@ def _ingress(
     )
 
 
+def _number_parameter(
+    template: Template, title: str, default: int | float, bounds: tuple[int, int], description: str
+) -> Parameter:
+    low, high = bounds
+    return template.add_parameter(
+        Parameter(title, Type="Number", Default=default, MinValue=low, MaxValue=high, Description=description)
+    )
+
+
 def _task_definition(
     template: Template, title: str, cpu: int, memory: int, role: iam.Role, container: ecs.ContainerDefinition
 ) -> ecs.TaskDefinition:
     return template.add_resource(
-        ecs.TaskDefinition(
-            title,
-            RequiresCompatibilities=["FARGATE"],
-            NetworkMode="awsvpc",
-            Cpu=str(cpu),
-            Memory=str(memory),
-            RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture="X86_64", OperatingSystemFamily="LINUX"),
-            ExecutionRoleArn=GetAtt(role, "Arn"),
-            ContainerDefinitions=[container],
+        ecs_tasks.fargate_task_definition(
+            title, cpu=str(cpu), memory=str(memory), execution_role=role, containers=[container]
         )
     )
 
 
 def _locust_container(
-    name: str, script: str, environment: dict[str, Any], sources: scripts.HarnessSources, imports: Imports,
-    log_group: logs.LogGroup, ports: list[int],
-) -> ecs.ContainerDefinition:  # fmt: skip
-    return ecs.ContainerDefinition(
-        Name=name,
-        Image=LOCUST_IMAGE,
-        Essential=True,
-        EntryPoint=["/bin/sh", "-c"],
-        Command=[script],
-        Environment=_env(
-            {
-                scripts.LOCUST_CODE_ENV: scripts.encode_source(sources.locustfile),
-                "BENCH_MASTER_PORT": str(scripts.MASTER_PORT),
-                **environment,
-            }
-        ),
-        Secrets=[ecs.Secret(Name=MASTER_KEY_SECRET_ENV, ValueFrom=imports(x.MASTER_KEY_SECRET))],
-        PortMappings=[ecs.PortMapping(ContainerPort=p, Protocol="tcp") for p in ports],
-        Ulimits=[ecs.Ulimit(Name="nofile", SoftLimit=65536, HardLimit=65536)],
-        LogConfiguration=_log_configuration(log_group, name),
+    spec: BenchmarkSpec, sources: scripts.HarnessSources, imports: Imports, log_group: logs.LogGroup, workers: Parameter
+) -> ecs.ContainerDefinition:
+    """Master and workers in one container definition, so the locustfile travels once (the 64 KiB cap).
+
+    Its environment is the master's defaults with BENCH_ROLE=master: `bench aws` (or a console user)
+    runs it as is for the master and with BENCH_ROLE=worker plus BENCH_MASTER_HOST for each worker;
+    a worker ignores the master's settings. Both ports are mapped: a worker opens none, and the
+    security groups, not the mappings, decide who reaches a task (awsvpc)."""
+    lt = spec.load_test
+    plain: dict[str, Any] = {
+        scripts.ROLE_ENV: scripts.MASTER_ROLE,
+        scripts.LOCUST_CODE_ENV: scripts.encode_source(sources.locustfile),
+        "BENCH_MASTER_PORT": str(scripts.MASTER_PORT),
+        "BENCH_TARGET": Join("", ["http://", imports(x.LOAD_BALANCER_DNS), "/"]),
+        "BENCH_USERS": str(lt.users),
+        "BENCH_SPAWN_RATE": f"{lt.spawn_rate:g}",
+        "BENCH_RUN_TIME_S": str(lt.duration_s),
+        "BENCH_WORKERS": Ref(workers),
+        "BENCH_MASTER_BIND": "*",
+        "BENCH_WEB_UI": "false",
+    }
+    if spec.high_throughput.offered_rps is not None:
+        # The high-throughput load: both files travel, and every Locust process runs high_throughput.py.
+        plain[scripts.HIGH_THROUGHPUT_CODE_ENV] = scripts.encode_source(sources.high_throughput)
+        plain[scripts.LOCUSTFILE_CHOICE_ENV] = "high_throughput.py"
+    return ecs_tasks.script_container(
+        LOCUST_CONTAINER,
+        LOCUST_IMAGE,
+        scripts.locust_script(),
+        essential=True,
+        Environment=ecs_tasks.environment(plain),
+        Secrets=[ecs_tasks.master_key_secret(imports(x.MASTER_KEY_SECRET))],
+        PortMappings=[
+            ecs.PortMapping(ContainerPort=p, Protocol="tcp") for p in (scripts.MASTER_PORT, scripts.WEB_UI_PORT)
+        ],
+        Ulimits=ecs_tasks.nofile_ulimits(),
+        LogConfiguration=_log_configuration(log_group, LOCUST_CONTAINER),
     )
 
 
 def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources) -> Template:
-    h, lt = spec.harness, spec.load_test
+    h = spec.harness
     template = Template(
         Description=f"litellm-bench-cfn {spec.name} harness: in-VPC fake OpenAI endpoint and distributed Locust "
         "(launch after the main stack; delete after the benchmark)"
@@ -182,38 +192,19 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
             Description="Who may open the Locust web UI (bench aws --web-ui); use the main stack's value.",
         )
     )
-    fake_tasks = template.add_parameter(
-        Parameter(
-            "FakeEndpointTasks",
-            Type="Number",
-            Default=h.fake_endpoint_tasks,
-            MinValue=1,
-            MaxValue=20,
-            Description=f"Fake endpoint tasks (~{h.fake_endpoint_capacity_rps() // h.fake_endpoint_tasks} RPS each).",
-        )
-    )
-    workers = template.add_parameter(
-        Parameter(
-            "LocustWorkers",
-            Type="Number",
-            Default=h.locust_workers,
-            MinValue=1,
-            MaxValue=100,
-            Description="Locust workers bench aws starts by default (~1,000 RPS each).",
-        )
-    )
-    upstream_latency = template.add_parameter(
-        Parameter(
-            "UpstreamLatencyMs",
-            Type="Number",
-            Default=h.upstream_latency_ms,
-            MinValue=0,
-            MaxValue=60000,
-            Description="Milliseconds the fake endpoint waits before it answers, standing in for an upstream over "
-            f"the internet ({h.upstream_latency_ms}: the guide's 100 ms median less the proxy's share; "
-            "0: the proxy alone).",
-        )
-    )
+    fake_tasks = _number_parameter(
+        template, "FakeEndpointTasks", h.fake_endpoint_tasks, (1, 20),
+        f"Fake endpoint tasks (~{h.fake_endpoint_capacity_rps() // h.fake_endpoint_tasks} RPS each).",
+    )  # fmt: skip
+    workers = _number_parameter(
+        template, "LocustWorkers", h.locust_workers, (1, 100),
+        "Locust workers bench aws starts by default (~1,000 RPS each).",
+    )  # fmt: skip
+    upstream_latency = _number_parameter(
+        template, "UpstreamLatencyMs", h.upstream_latency_ms, (0, 60000),
+        "Milliseconds the fake endpoint waits before it answers, standing in for an upstream over the internet "
+        f"({h.upstream_latency_ms}: the guide's 100 ms median less the proxy's share; 0: the proxy alone).",
+    )  # fmt: skip
     imports = Imports(stack)
 
     log_group = template.add_resource(
@@ -252,13 +243,12 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
         h.fake_endpoint_cpu,
         h.fake_endpoint_memory,
         role,
-        ecs.ContainerDefinition(
-            Name=FAKE_CONTAINER,
-            Image=FAKE_ENDPOINT_IMAGE,
-            Essential=True,
-            EntryPoint=["/bin/sh", "-c"],
-            Command=[scripts.fake_endpoint_script()],
-            Environment=_env(
+        ecs_tasks.script_container(
+            FAKE_CONTAINER,
+            FAKE_ENDPOINT_IMAGE,
+            scripts.fake_endpoint_script(),
+            essential=True,
+            Environment=ecs_tasks.environment(
                 {
                     scripts.FAKE_CODE_ENV: scripts.encode_source(sources.fake_endpoint),
                     "FAKE_HOST": "0.0.0.0",
@@ -267,18 +257,10 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
                 }
             ),
             PortMappings=[ecs.PortMapping(ContainerPort=FAKE_ENDPOINT_PORT, Protocol="tcp")],
-            HealthCheck=ecs.HealthCheck(
-                Command=[
-                    "CMD-SHELL",
-                    'python3 -c "import urllib.request; urllib.request.urlopen('
-                    f"'http://127.0.0.1:{FAKE_ENDPOINT_PORT}/health', timeout=4)\" || exit 1",
-                ],
-                Interval=15,
-                Timeout=5,
-                Retries=3,
-                StartPeriod=30,
+            HealthCheck=ecs_tasks.http_health_check(
+                FAKE_ENDPOINT_PORT, "/health", interval_s=15, timeout_s=5, retries=3, start_period_s=30
             ),
-            Ulimits=[ecs.Ulimit(Name="nofile", SoftLimit=65536, HardLimit=65536)],
+            Ulimits=ecs_tasks.nofile_ulimits(),
             LogConfiguration=_log_configuration(log_group, FAKE_CONTAINER),
         ),
     )
@@ -301,7 +283,7 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
             DesiredCount=Ref(fake_tasks),
             LaunchType="FARGATE",
             PropagateTags="SERVICE",
-            DeploymentConfiguration=rolling_deployment(),
+            DeploymentConfiguration=ecs_tasks.rolling_deployment(),
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
                     AssignPublicIp="DISABLED",
@@ -313,40 +295,16 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
         )
     )
 
-    master_env = {
-        "BENCH_TARGET": Join("", ["http://", imports(x.LOAD_BALANCER_DNS), "/"]),
-        "BENCH_USERS": str(lt.users),
-        "BENCH_SPAWN_RATE": f"{lt.spawn_rate:g}",
-        "BENCH_RUN_TIME_S": str(lt.duration_s),
-        "BENCH_WORKERS": Ref(workers),
-        "BENCH_MASTER_BIND": "*",
-        "BENCH_WEB_UI": "false",
-    }
-    master = _task_definition(
-        template, MASTER_TASK_DEFINITION, h.locust_cpu, h.locust_memory, role,
-        _locust_container(MASTER_CONTAINER, scripts.master_script(), master_env, sources, imports, log_group,
-                          [scripts.MASTER_PORT, scripts.WEB_UI_PORT]),
-    )  # fmt: skip
-    worker_env: dict[str, Any] = {}
-    if spec.high_throughput.offered_rps is not None:
-        # The high-throughput load: both files travel, and every Locust process runs high_throughput.py.
-        load = {
-            scripts.HIGH_THROUGHPUT_CODE_ENV: scripts.encode_source(sources.high_throughput),
-            scripts.LOCUSTFILE_CHOICE_ENV: "high_throughput.py",
-        }
-        master_env.update(load)
-        worker_env.update(load)
-    worker = _task_definition(
-        template, WORKER_TASK_DEFINITION, h.locust_cpu, h.locust_memory, role,
-        _locust_container(WORKER_CONTAINER, scripts.worker_script(), worker_env, sources, imports, log_group, []),
+    locust = _task_definition(
+        template, LOCUST_TASK_DEFINITION, h.locust_cpu, h.locust_memory, role,
+        _locust_container(spec, sources, imports, log_group, workers),
     )  # fmt: skip
 
     # The cluster and subnets are the main stack's outputs (X<Key>): re-exporting an import is W6001.
     outputs = {
         "LocustSecurityGroup": ("Security group of every Locust task.", GetAtt(locust_group, "GroupId")),
         "WebUiSecurityGroup": ("Added to a web-UI master: 8089 from AllowedIngressCidr.", GetAtt(web_group, "GroupId")),
-        "MasterTaskDefinition": ("Locust master task definition.", Ref(master)),
-        "WorkerTaskDefinition": ("Locust worker task definition.", Ref(worker)),
+        LOCUST_TASK_DEFINITION_OUTPUT: ("Locust task definition: master and workers (BENCH_ROLE).", Ref(locust)),
         "LogGroupName": ("Logs of the harness; the master prints its results here.", Ref(log_group)),
         "LocustWorkers": ("Default number of Locust workers.", Ref(workers)),
         "FakeEndpointUrl": ("The fake endpoint inside the VPC.", IN_VPC_FAKE_ENDPOINT_URL),

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Join, Ref, Region, Template, ecs, logs
+from troposphere import GetAtt, Join, Ref, Template, ecs, logs
 
-from .. import proxy_config
+from .. import names, proxy_config
 from ..names import (
     DATABASE_PASSWORD_ENV,
     DATABASE_TLS_CONTAINER,
@@ -20,9 +20,19 @@ from ..names import (
     PROXY_SERVICE,
     PROXY_TASK_DEFINITION,
 )
-from ..spec import ROLLING_MAXIMUM_PERCENT, BenchmarkSpec
+from ..spec import BenchmarkSpec
 from . import database_tls
 from .database import Database
+from .ecs_tasks import (
+    environment,
+    fargate_task_definition,
+    http_health_check,
+    log_configuration,
+    master_key_secret,
+    nofile_ulimits,
+    rolling_deployment,
+    script_container,
+)
 from .iam import Roles
 from .load_balancer import LoadBalancer
 from .network import Network
@@ -40,39 +50,9 @@ class Compute:
     service: ecs.Service
 
 
-def _health_check_command(spec: BenchmarkSpec) -> list[str]:
-    url = f"http://127.0.0.1:{spec.litellm.port}{spec.container_health_check.path}"
-    probe = (
-        f"import urllib.request; urllib.request.urlopen('{url}', timeout={spec.container_health_check.timeout_s - 1})"
-    )
-    return ["CMD-SHELL", f'python3 -c "{probe}" || exit 1']
-
-
 def database_host(database: Database) -> Join:
     """host:port: LiteLLM reads no DATABASE_PORT; the port belongs in DATABASE_HOST."""
     return Join(":", [GetAtt(database.instance, "Endpoint.Address"), GetAtt(database.instance, "Endpoint.Port")])
-
-
-def rolling_deployment(maximum_percent: int = ROLLING_MAXIMUM_PERCENT) -> ecs.DeploymentConfiguration:
-    """Full capacity during a rollout, and back to the last good revision if the new one fails."""
-    return ecs.DeploymentConfiguration(
-        MinimumHealthyPercent=100,
-        MaximumPercent=maximum_percent,
-        DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
-    )
-
-
-def _log_configuration(log_group: logs.LogGroup, prefix: str) -> ecs.LogConfiguration:
-    return ecs.LogConfiguration(
-        LogDriver="awslogs",
-        Options={
-            "awslogs-group": Ref(log_group),
-            "awslogs-region": Region,
-            "awslogs-stream-prefix": prefix,
-            "mode": "non-blocking",
-            "max-buffer-size": "25m",
-        },
-    )
 
 
 MIGRATIONS_RERUN_EXIT_CODE = 1
@@ -153,22 +133,21 @@ def migrations_container(
     next to LiteLLM's, and makes the 4th task wait for 3 whole runs; a one-off task per deploy needs
     a custom resource (Lambda) that cannot be tested offline.
     """
-    environment = {
-        "DATABASE_HOST": database_host(database),
-        "DATABASE_NAME": spec.database.database_name,
-        "DATABASE_USERNAME": spec.database.master_username,
+    plain = {
+        names.DATABASE_HOST_ENV: database_host(database),
+        names.DATABASE_NAME_ENV: spec.database.database_name,
+        names.DATABASE_USERNAME_ENV: spec.database.master_username,
         "LITELLM_LOG": spec.litellm.log_level,
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     }
-    return ecs.ContainerDefinition(
-        Name=MIGRATIONS_CONTAINER,
-        Image=spec.litellm.image,
-        Essential=False,
-        EntryPoint=["/bin/sh", "-c"],
-        Command=[migrations_script(spec)],
-        Environment=[ecs.Environment(Name=k, Value=v) for k, v in sorted(environment.items())],
+    return script_container(
+        MIGRATIONS_CONTAINER,
+        spec.litellm.image,
+        migrations_script(spec),
+        essential=False,
+        Environment=environment(plain),
         Secrets=[ecs.Secret(Name=DATABASE_PASSWORD_ENV, ValueFrom=Ref(secrets.db_password))],
-        LogConfiguration=_log_configuration(log_group, MIGRATIONS_CONTAINER),
+        LogConfiguration=log_configuration(log_group, MIGRATIONS_CONTAINER),
     )
 
 
@@ -184,10 +163,10 @@ def proxy_container(
     plain = proxy_config.container_environment(spec)
     if spec.migrations.mode == "init_container":
         plain["DISABLE_SCHEMA_UPDATE"] = "true"
-    environment = [ecs.Environment(Name=k, Value=v) for k, v in sorted(plain.items())]
-    environment += [
+    variables = environment(plain)
+    variables += [
         ecs.Environment(Name="NUM_WORKERS", Value=Ref(params.workers)),
-        ecs.Environment(Name="DATABASE_HOST", Value=database_host(database)),
+        ecs.Environment(Name=names.DATABASE_HOST_ENV, Value=database_host(database)),
         ecs.Environment(
             Name=proxy_config.API_BASE_ENV,
             Value=discovery.api_base(Ref(params.benchmark_api_base)) if discovery else Ref(params.benchmark_api_base),
@@ -196,36 +175,36 @@ def proxy_container(
     injected = [
         ecs.Secret(Name=DATABASE_PASSWORD_ENV, ValueFrom=Ref(secrets.db_password)),
         ecs.Secret(Name="LITELLM_SALT_KEY", ValueFrom=Ref(secrets.salt_key)),
-        ecs.Secret(Name=proxy_config.MASTER_KEY_SECRET_ENV, ValueFrom=Ref(secrets.master_key)),
+        master_key_secret(Ref(secrets.master_key)),
     ]
     injected += [ecs.Secret(Name=key.env, ValueFrom=key.value_from) for key in secrets.provider_keys]
     if redis is not None:
-        environment += redis.environment()
+        variables += redis.environment()
         injected += redis.secrets()
     depends = []
     if spec.migrations.mode == "init_container":
         depends = [ecs.ContainerDependency(ContainerName=MIGRATIONS_CONTAINER, Condition="SUCCESS")]
     chc = spec.container_health_check
-    return ecs.ContainerDefinition(
-        Name=PROXY_CONTAINER,
-        Image=spec.litellm.image,
-        Essential=True,
-        EntryPoint=["/bin/sh", "-c"],
-        Command=[proxy_config.start_script(spec)],
+    return script_container(
+        PROXY_CONTAINER,
+        spec.litellm.image,
+        proxy_config.start_script(spec),
+        essential=True,
         PortMappings=[ecs.PortMapping(ContainerPort=spec.litellm.port, Protocol="tcp")],
-        Environment=sorted(environment, key=lambda e: e.Name),
+        Environment=sorted(variables, key=lambda e: e.Name),
         Secrets=injected,
         **({"DependsOn": depends} if depends else {}),
-        HealthCheck=ecs.HealthCheck(
-            Command=_health_check_command(spec),
-            Interval=chc.interval_s,
-            Timeout=chc.timeout_s,
-            Retries=chc.retries,
-            StartPeriod=chc.start_period_s,
+        HealthCheck=http_health_check(
+            spec.litellm.port,
+            chc.path,
+            interval_s=chc.interval_s,
+            timeout_s=chc.timeout_s,
+            retries=chc.retries,
+            start_period_s=chc.start_period_s,
         ),
-        Ulimits=[ecs.Ulimit(Name="nofile", SoftLimit=65536, HardLimit=65536)],
+        Ulimits=nofile_ulimits(),
         StopTimeout=spec.high_throughput.stop_timeout_s or 30,
-        LogConfiguration=_log_configuration(log_group, PROXY_CONTAINER),
+        LogConfiguration=log_configuration(log_group, PROXY_CONTAINER),
     )
 
 
@@ -240,19 +219,18 @@ def collector_container(
     It shares the task's network namespace (awsvpc), so the workers reach it, and it reaches the
     proxy container's PgBouncer, on 127.0.0.1 as in a Kubernetes pod. Essential: a dead collector
     would make every worker fall back to in-process spend tracking unnoticed."""
-    environment = [e for e in proxy.Environment if e.Name != "LITELLM_COLLECTOR_ENABLED"]
-    environment.append(ecs.Environment(Name="LITELLM_JOB_ROLE", Value="collector"))
-    return ecs.ContainerDefinition(
-        Name=COLLECTOR_CONTAINER,
-        Image=spec.litellm.image,
-        Essential=True,
-        EntryPoint=["/bin/sh", "-c"],
-        Command=[proxy_config.collector_start_script(spec)],
-        Environment=sorted(environment, key=lambda e: e.Name),
+    variables = [e for e in proxy.Environment if e.Name != "LITELLM_COLLECTOR_ENABLED"]
+    variables.append(ecs.Environment(Name="LITELLM_JOB_ROLE", Value="collector"))
+    return script_container(
+        COLLECTOR_CONTAINER,
+        spec.litellm.image,
+        proxy_config.collector_start_script(spec),
+        essential=True,
+        Environment=sorted(variables, key=lambda e: e.Name),
         Secrets=proxy.Secrets,
         DependsOn=[ecs.ContainerDependency(ContainerName=PROXY_CONTAINER, Condition="START")],
         StopTimeout=spec.high_throughput.stop_timeout_s or 30,
-        LogConfiguration=_log_configuration(log_group, COLLECTOR_CONTAINER),
+        LogConfiguration=log_configuration(log_group, COLLECTOR_CONTAINER),
     )
 
 
@@ -277,24 +255,21 @@ def add_compute(
         containers.insert(0, migrations_container(spec, secrets, database, log_group))
     # Every container that opens a DB connection verifies the RDS certificate (stack/database_tls.py).
     containers = [
-        database_tls.fetch_container(spec.litellm.image, _log_configuration(log_group, DATABASE_TLS_CONTAINER)),
+        database_tls.fetch_container(spec.litellm.image, log_configuration(log_group, DATABASE_TLS_CONTAINER)),
         *(database_tls.verified_client(c) for c in containers),
     ]
     cluster = template.add_resource(
         ecs.Cluster("Cluster", ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")])
     )
     task_definition = template.add_resource(
-        ecs.TaskDefinition(
+        fargate_task_definition(
             PROXY_TASK_DEFINITION,
-            RequiresCompatibilities=["FARGATE"],
-            NetworkMode="awsvpc",
-            Cpu=Ref(params.task_cpu),
-            Memory=Ref(params.task_memory),
-            RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture="X86_64", OperatingSystemFamily="LINUX"),
-            ExecutionRoleArn=GetAtt(roles.execution, "Arn"),
-            TaskRoleArn=GetAtt(roles.task, "Arn"),
-            ContainerDefinitions=containers,
-            Volumes=[database_tls.volume()],
+            cpu=Ref(params.task_cpu),
+            memory=Ref(params.task_memory),
+            execution_role=roles.execution,
+            task_role=roles.task,
+            containers=containers,
+            volumes=[database_tls.volume()],
         )
     )
     service = template.add_resource(

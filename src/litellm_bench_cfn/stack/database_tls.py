@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from troposphere import Sub, ecs
 
-from ..names import DATABASE_TLS_CONTAINER
+from ..names import DATABASE_SSLMODE_ENV, DATABASE_SSLROOTCERT_ENV, DATABASE_TLS_CONTAINER
+from . import ecs_tasks
 
 SSLMODE = "verify-full"
 VOLUME = "rds-ca"
@@ -50,7 +51,7 @@ open(path, "wb").write(body)
 
 def environment() -> dict[str, str]:
     """What a DB client container needs: LiteLLM then verifies the chain and the host name."""
-    return {"DATABASE_SSLMODE": SSLMODE, "DATABASE_SSLROOTCERT": BUNDLE_PATH}
+    return {DATABASE_SSLMODE_ENV: SSLMODE, DATABASE_SSLROOTCERT_ENV: BUNDLE_PATH}
 
 
 def volume() -> ecs.Volume:
@@ -58,16 +59,13 @@ def volume() -> ecs.Volume:
 
 
 def fetch_container(image: str, log_configuration: ecs.LogConfiguration) -> ecs.ContainerDefinition:
-    return ecs.ContainerDefinition(
-        Name=CONTAINER,
-        Image=image,
-        Essential=False,
-        EntryPoint=["python3", "-c"],
-        Command=[FETCH_SCRIPT],
-        Environment=[
-            ecs.Environment(Name="DATABASE_SSLROOTCERT", Value=BUNDLE_PATH),
-            ecs.Environment(Name=BUNDLE_URL_ENV, Value=Sub(BUNDLE_URL)),
-        ],
+    return ecs_tasks.script_container(
+        CONTAINER,
+        image,
+        FETCH_SCRIPT,
+        essential=False,
+        interpreter=("python3", "-c"),
+        Environment=ecs_tasks.environment({DATABASE_SSLROOTCERT_ENV: BUNDLE_PATH, BUNDLE_URL_ENV: Sub(BUNDLE_URL)}),
         MountPoints=[ecs.MountPoint(SourceVolume=VOLUME, ContainerPath=MOUNT_PATH, ReadOnly=False)],
         LogConfiguration=log_configuration,
     )
@@ -76,7 +74,7 @@ def fetch_container(image: str, log_configuration: ecs.LogConfiguration) -> ecs.
 def verified_client(container: ecs.ContainerDefinition) -> ecs.ContainerDefinition:
     """`container` with the TLS settings, the bundle mounted read-only, and started after the fetch."""
     properties = dict(container.properties)
-    plain = [*properties.get("Environment", []), *(ecs.Environment(Name=k, Value=v) for k, v in environment().items())]
+    plain = [*properties.get("Environment", []), *ecs_tasks.environment(environment())]
     properties["Environment"] = sorted(plain, key=lambda e: e.Name)
     properties["MountPoints"] = [
         *properties.get("MountPoints", []),

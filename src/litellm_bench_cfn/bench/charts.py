@@ -78,6 +78,22 @@ def _layout(fig: Any, title: str, x_title: str, y_title: str, *, log_y: bool = F
     return fig
 
 
+def _right_axis(fig: Any, title: str) -> None:
+    """The second y axis (traces with `yaxis="y2"`) on the right, from zero, with room for its tick labels."""
+    fig.update_layout(
+        yaxis2={
+            "title": {"text": title},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+            "tickmode": "auto",
+            "ticks": "outside",
+        },
+        margin={"r": 70},
+    )
+
+
 def _on_axis(value: float, log: bool) -> float:
     """Annotations on a log axis are placed in log10 units; shapes in data units (plotly's convention)."""
     return math.log10(value) if log else value
@@ -139,18 +155,7 @@ def time_chart(
     _layout(fig, title, x_title, y_title, log_y=log_y)
     fig.update_xaxes(ticksuffix=" s")
     if y2_title is not None:
-        fig.update_layout(
-            yaxis2={
-                "title": {"text": y2_title},
-                "overlaying": "y",
-                "side": "right",
-                "rangemode": "tozero",
-                "showgrid": False,
-                "tickmode": "auto",
-                "ticks": "outside",
-            }
-        )
-        fig.update_layout(margin={"r": 70})
+        _right_axis(fig, y2_title)
     _references(fig, references, y_title.rsplit("(", 1)[-1].rstrip(")") if "(" in y_title else "", log_y=log_y)
     return fig
 
@@ -308,18 +313,7 @@ def knee_chart(title: str, points: Sequence[KneePoint], *, offered_title: str) -
             )
         )
     _layout(fig, title, offered_title, "achieved (req/s)")
-    fig.update_layout(
-        yaxis2={
-            "title": {"text": "latency (ms)"},
-            "overlaying": "y",
-            "side": "right",
-            "rangemode": "tozero",
-            "showgrid": False,
-            "tickmode": "auto",
-            "ticks": "outside",
-        },
-        margin={"r": 70},
-    )
+    _right_axis(fig, "latency (ms)")
     return fig
 
 

@@ -19,7 +19,7 @@ def add_outputs(
     secrets: Secrets,
     log_group_name: object,
 ) -> None:
-    url = Sub("http://${Dns}", Dns=GetAtt(balancer.load_balancer, "DNSName"))
+    dns = GetAtt(balancer.load_balancer, "DNSName")
     key_command = Sub(
         'echo "sk-$(aws secretsmanager get-secret-value --region ${AWS::Region} --secret-id ${Arn} '
         '--query SecretString --output text)"',
@@ -27,53 +27,47 @@ def add_outputs(
     )
     model = spec.litellm.models[0].model_name
     lt = spec.load_test
-    outputs = [
-        Output(LOAD_BALANCER_URL_OUTPUT, Description="Base URL of the LiteLLM proxy (the load balancer).", Value=url),
-        Output(
+    smoke_test = Sub(
+        'curl -sS -X POST http://${Dns}/v1/chat/completions -H "Authorization: Bearer $(${KeyCommand})" '
+        "-H 'Content-Type: application/json' "
+        f'-d \'{{"model": "{model}", "messages": [{{"role": "user", "content": "hello"}}]}}\'',
+        Dns=dns,
+        KeyCommand=key_command,
+    )
+    load_test = Sub(
+        "LITELLM_MASTER_KEY=$(${KeyCommand}) locust -f loadtest/locustfile.py --headless "
+        f"-u {lt.users} -r {lt.spawn_rate:g} -t {lt.duration_s}s -H http://${{Dns}}/",
+        Dns=dns,
+        KeyCommand=key_command,
+    )
+    outputs: list[tuple[str, str, object]] = [
+        (LOAD_BALANCER_URL_OUTPUT, "Base URL of the LiteLLM proxy (the load balancer).", Sub("http://${Dns}", Dns=dns)),
+        (
             "ApiEndpoint",
-            Description="OpenAI-compatible chat completions endpoint.",
-            Value=Sub("http://${Dns}/v1/chat/completions", Dns=GetAtt(balancer.load_balancer, "DNSName")),
+            "OpenAI-compatible chat completions endpoint.",
+            Sub("http://${Dns}/v1/chat/completions", Dns=dns),
         ),
-        Output(
+        (
             MASTER_KEY_SECRET_ARN_OUTPUT,
-            Description="Secret holding the master key without its sk- prefix (the key is sk-<value>).",
-            Value=Ref(secrets.master_key),
+            "Secret holding the master key without its sk- prefix (the key is sk-<value>).",
+            Ref(secrets.master_key),
         ),
-        Output("MasterKeyCommand", Description="Prints the LiteLLM master key.", Value=key_command),
-        Output(
-            "DatabasePasswordSecretArn",
-            Description="Secret holding the DB master password.",
-            Value=Ref(secrets.db_password),
-        ),
-        Output("ClusterName", Description="ECS cluster running the proxy.", Value=Ref(compute.cluster)),
-        Output("ServiceName", Description="ECS service of the proxy tasks.", Value=GetAtt(compute.service, "Name")),
-        Output(
+        ("MasterKeyCommand", "Prints the LiteLLM master key.", key_command),
+        ("DatabasePasswordSecretArn", "Secret holding the DB master password.", Ref(secrets.db_password)),
+        ("ClusterName", "ECS cluster running the proxy.", Ref(compute.cluster)),
+        ("ServiceName", "ECS service of the proxy tasks.", GetAtt(compute.service, "Name")),
+        (
             "TargetGroupArn",
-            Description="Target group of the proxy tasks (bench aws checks that every task is healthy in it).",
-            Value=Ref(balancer.target_group),
+            "Target group of the proxy tasks (bench aws checks that every task is healthy in it).",
+            Ref(balancer.target_group),
         ),
-        Output("LogGroupName", Description="CloudWatch Logs group of the proxy tasks.", Value=log_group_name),
-        Output(
-            "SmokeTestCommand",
-            Description="One chat completion through the stack (needs the AWS CLI and curl).",
-            Value=Sub(
-                'curl -sS -X POST http://${Dns}/v1/chat/completions -H "Authorization: Bearer $(${KeyCommand})" '
-                "-H 'Content-Type: application/json' "
-                f'-d \'{{"model": "{model}", "messages": [{{"role": "user", "content": "hello"}}]}}\'',
-                Dns=GetAtt(balancer.load_balancer, "DNSName"),
-                KeyCommand=key_command,
-            ),
-        ),
-        Output(
+        ("LogGroupName", "CloudWatch Logs group of the proxy tasks.", log_group_name),
+        ("SmokeTestCommand", "One chat completion through the stack (needs the AWS CLI and curl).", smoke_test),
+        (
             LOAD_TEST_COMMAND_OUTPUT,
-            Description="LiteLLM's published Locust benchmark against this stack (run from the repository).",
-            Value=Sub(
-                "LITELLM_MASTER_KEY=$(${KeyCommand}) locust -f loadtest/locustfile.py --headless "
-                f"-u {lt.users} -r {lt.spawn_rate:g} -t {lt.duration_s}s -H http://${{Dns}}/",
-                Dns=GetAtt(balancer.load_balancer, "DNSName"),
-                KeyCommand=key_command,
-            ),
+            "LiteLLM's published Locust benchmark against this stack (run from the repository).",
+            load_test,
         ),
     ]
-    for output in outputs:
-        template.add_output(output)
+    for title, description, value in outputs:
+        template.add_output(Output(title, Description=description, Value=value))

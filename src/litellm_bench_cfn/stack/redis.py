@@ -21,7 +21,7 @@ from ..names import REDIS_AUTH_TOKEN_SECRET, REDIS_REPLICATION_GROUP
 from ..spec import BenchmarkSpec
 from . import checkov
 from .network import Network
-from .security_groups import SecurityGroups
+from .security_groups import SecurityGroups, security_group, tcp_ingress
 
 HOST_ENV, PORT_ENV, PASSWORD_ENV, SSL_ENV = "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_SSL"
 
@@ -58,26 +58,16 @@ def add_redis(template: Template, spec: BenchmarkSpec, network: Network, groups:
     if not spec.redis.enabled:
         return None
     redis = spec.redis
-    group = template.add_resource(
-        ec2.SecurityGroup(
-            "RedisSecurityGroup",
-            GroupDescription="LiteLLM Redis: TLS port from the proxy tasks only",
-            VpcId=Ref(network.vpc),
-            SecurityGroupEgress=[
-                ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description="All outbound")
-            ],
-        )
+    group = security_group(
+        template, "RedisSecurityGroup", "LiteLLM Redis: TLS port from the proxy tasks only", Ref(network.vpc)
     )
-    template.add_resource(
-        ec2.SecurityGroupIngress(
-            "RedisIngressFromTasks",
-            GroupId=GetAtt(group, "GroupId"),
-            IpProtocol="tcp",
-            FromPort=redis.port,
-            ToPort=redis.port,
-            SourceSecurityGroupId=GetAtt(groups.tasks, "GroupId"),
-            Description="Redis from the LiteLLM tasks",
-        )
+    tcp_ingress(
+        template,
+        "RedisIngressFromTasks",
+        group,
+        redis.port,
+        "Redis from the LiteLLM tasks",
+        SourceSecurityGroupId=GetAtt(groups.tasks, "GroupId"),
     )
     # Generated and deleted with the stack: it guards nothing that outlives the replication group.
     token = template.add_resource(

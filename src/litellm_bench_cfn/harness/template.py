@@ -43,7 +43,7 @@ from ..stack import checkov, ecs_tasks
 from ..stack import exports as x
 from ..stack.console import console_interface
 from ..stack.iam import execution_role
-from ..stack.security_groups import security_group
+from ..stack.security_groups import security_group, tcp_ingress
 from ..stack.service_discovery import FAKE_ENDPOINT_PORT, FAKE_ENDPOINT_SERVICE, IN_VPC_FAKE_ENDPOINT_URL
 from . import scripts
 
@@ -88,22 +88,6 @@ def _log_configuration(log_group: logs.LogGroup, prefix: str) -> ecs.LogConfigur
 
 def _group(template: Template, title: str, description: str, imports: Imports) -> ec2.SecurityGroup:
     return security_group(template, title, description, imports(x.VPC_ID))
-
-
-def _ingress(
-    template: Template, title: str, group: ec2.SecurityGroup, port: int, description: str, **source: Any
-) -> None:
-    template.add_resource(
-        ec2.SecurityGroupIngress(
-            title,
-            GroupId=GetAtt(group, "GroupId"),
-            IpProtocol="tcp",
-            FromPort=port,
-            ToPort=port,
-            Description=description,
-            **source,
-        )
-    )
 
 
 def _number_parameter(
@@ -225,17 +209,17 @@ def build_harness_template(spec: BenchmarkSpec, sources: scripts.HarnessSources)
     fake_group = _group(
         template, "FakeEndpointSecurityGroup", "Fake OpenAI endpoint: 8080 from the proxy tasks", imports
     )
-    _ingress(
+    tcp_ingress(
         template, "FakeEndpointIngressFromProxy", fake_group, FAKE_ENDPOINT_PORT, "Fake endpoint from the proxy tasks",
         SourceSecurityGroupId=imports(x.TASK_SECURITY_GROUP),
     )  # fmt: skip
     locust_group = _group(template, "LocustSecurityGroup", "Locust master and workers", imports)
-    _ingress(
+    tcp_ingress(
         template, "LocustMasterIngress", locust_group, scripts.MASTER_PORT, "Locust workers to the master",
         SourceSecurityGroupId=GetAtt(locust_group, "GroupId"),
     )  # fmt: skip
     web_group = _group(template, "LocustWebUiSecurityGroup", "Locust web UI from the allowed CIDR", imports)
-    _ingress(template, "LocustWebUiIngress", web_group, scripts.WEB_UI_PORT, "Locust web UI", CidrIp=Ref(cidr))
+    tcp_ingress(template, "LocustWebUiIngress", web_group, scripts.WEB_UI_PORT, "Locust web UI", CidrIp=Ref(cidr))
 
     fake_definition = _task_definition(
         template,

@@ -67,9 +67,6 @@ PATH = "v1/chat/completions"
 TTFT_NAME = "TTFT"
 TTFT_REPORT_KEY = "litellm_ttft"
 
-logger = logging.getLogger("litellm_locust")
-console = logging.getLogger("locust.stats_logger")
-
 
 def prompt_body(tokens: int) -> str:
     """Text of `tokens - UUID_TOKENS` cl100k_base tokens, to follow a uuid."""

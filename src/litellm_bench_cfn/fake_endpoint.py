@@ -12,6 +12,8 @@ Model "429" always answers 429. Env: FAKE_HOST, FAKE_PORT, FAKE_DELAY_MS, TIME_T
 FAKE_RPM_LIMITS="a=100,b=200"; flags win.
 """
 
+from __future__ import annotations
+
 import argparse
 import asyncio
 import json
@@ -19,6 +21,22 @@ import os
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import TypeAlias, TypedDict
+
+    class Stats(TypedDict):
+        requests: int
+        status: dict[str, int]
+        keys: dict[str, dict[str, int]]
+        chat: dict[str, int]
+        since: float
+
+    Reply: TypeAlias = tuple[int, bytes, bytes, bytes, list[bytes] | None]  # see FakeEndpoint.handle
+    Head: TypeAlias = tuple[str, str, bool, int | None, int, bool]
+    """(method, path, keep-alive, content length or None if chunked, body start, expects 100-continue)"""
 
 CONTENT = "\n\nHello there, how may I assist you today?"
 REASONS = {
@@ -34,33 +52,36 @@ MAX_BODY = 8 << 20
 JSON_CT = b"application/json"
 
 
-def _err(msg, typ="invalid_request_error", code=None):
+def _err(msg: str, typ: str = "invalid_request_error", code: str | None = None) -> dict[str, dict[str, str | None]]:
     return {"error": {"message": msg, "type": typ, "param": None, "code": code}}
 
 
-def _chunk(cid, now, model, delta, finish=None, **extra):
+def _chunk(cid: str, now: int, model: str, delta: dict[str, str], finish: str | None = None) -> dict[str, object]:
     return {
         "id": cid,
         "object": "chat.completion.chunk",
         "created": now,
         "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        **extra,
     }
 
 
 class FakeEndpoint:
-    def __init__(self, delay_ms=0.0, rpm_limits=None):
+    def __init__(self, delay_ms: float = 0.0, rpm_limits: Mapping[str, int] | None = None) -> None:
         self.delay = max(0.0, float(delay_ms)) / 1000.0
         self.limits = dict(rpm_limits or {})
-        self.windows, self.conns, self.seq, self.in_chat = {}, set(), 0, False
-        self.server = self.host = self.port = None
+        self.windows: dict[str, list[float]] = {}  # key -> [window start, requests in it]
+        self.conns: set[asyncio.BaseTransport] = set()
+        self.seq, self.in_chat = 0, False
+        self.server: asyncio.Server | None = None
+        self.host: str | None = None
+        self.port: int | None = None
         self.reset_stats()
 
-    def reset_stats(self):
-        self.stats = {"requests": 0, "status": {}, "keys": {}, "chat": {}, "since": time.time()}
+    def reset_stats(self) -> None:
+        self.stats: Stats = {"requests": 0, "status": {}, "keys": {}, "chat": {}, "since": time.time()}
 
-    def _count(self, status, key=None):
+    def _count(self, status: int, key: str | None = None) -> None:
         st, s = self.stats, str(status)
         st["requests"] += 1
         st["status"][s] = st["status"].get(s, 0) + 1
@@ -70,7 +91,7 @@ class FakeEndpoint:
             k = st["keys"].setdefault(key, {})
             k[s] = k.get(s, 0) + 1
 
-    def _quota(self, key, now):
+    def _quota(self, key: str, now: float) -> int:
         lim = self.limits.get(key, self.limits.get("*"))
         if lim is None:
             return 0
@@ -82,14 +103,14 @@ class FakeEndpoint:
         w[1] += 1
         return 0
 
-    def handle(self, method, path, body):
+    def handle(self, method: str, path: str, body: bytes) -> Reply:
         """Return (status, content_type, body_bytes, extra_headers, chunked_parts_or_None)."""
         path = path.split("?", 1)[0].rstrip("/") or "/"
         if path in ("/stats", "/stats/reset"):
             if path == "/stats/reset":
                 self.reset_stats()
             return 200, JSON_CT, json.dumps({**self.stats, "now": time.time()}).encode(), b"", None
-        dep = None
+        dep: str | None = None
         if path.startswith("/deployment/"):
             dep, _, path = path[12:].partition("/")
             path = "/" + path
@@ -120,11 +141,11 @@ class FakeEndpoint:
             )
         return self._out(404, _err(f"Unknown path {method} {path}", code="not_found"))
 
-    def _out(self, status, obj, key=None, headers=b""):
+    def _out(self, status: int, obj: object, key: str | None = None, headers: bytes = b"") -> Reply:
         self._count(status, key)
         return status, JSON_CT, json.dumps(obj).encode(), headers, None
 
-    def _chat(self, body, dep):
+    def _chat(self, body: bytes, dep: str | None) -> Reply:
         try:
             req = json.loads(body or b"null")
             if not isinstance(req, dict):
@@ -184,7 +205,7 @@ class FakeEndpoint:
         return 200, b"text/event-stream", b"", b"cache-control: no-cache\r\n", parts
 
 
-def _response(status, ctype, body, extra, parts, keep):
+def _response(status: int, ctype: bytes, body: bytes, extra: bytes, parts: list[bytes] | None, keep: bool) -> bytes:
     head = b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\n%sconnection: %s\r\n" % (
         status,
         REASONS.get(status, "OK").encode(),
@@ -203,28 +224,30 @@ def _response(status, ctype, body, extra, parts, keep):
 
 
 class _Proto(asyncio.Protocol):
-    def __init__(self, app):
-        self.app, self.buf, self.t, self.busy, self.head, self.cont = app, bytearray(), None, False, None, False
+    def __init__(self, app: FakeEndpoint) -> None:
+        self.app, self.buf, self.busy, self.cont = app, bytearray(), False, False
+        self.head: Head | None = None
+        self.t: asyncio.Transport  # connection_made sets it; asyncio calls that first
 
-    def connection_made(self, t):
-        self.t = t
+    def connection_made(self, t: asyncio.BaseTransport) -> None:
+        self.t = cast("asyncio.Transport", t)  # a stream server's transport (uvloop's too, not a subclass)
         self.app.conns.add(t)
 
-    def connection_lost(self, exc):
+    def connection_lost(self, exc: Exception | None) -> None:
         self.app.conns.discard(self.t)
 
-    def data_received(self, data):
+    def data_received(self, data: bytes) -> None:
         self.buf += data
         if not self.busy:
             self._process()
 
-    def _fail(self, status, msg):
+    def _fail(self, status: int, msg: str) -> None:
         self.t.write(_response(status, JSON_CT, json.dumps(_err(msg)).encode(), b"", None, False))
         self.t.close()
         self.buf.clear()
         self.busy = True
 
-    def _process(self):
+    def _process(self) -> None:
         buf = self.buf
         while buf and not self.t.is_closing():
             if self.head is None:
@@ -234,7 +257,7 @@ class _Proto(asyncio.Protocol):
                 try:
                     lines = bytes(buf[:i]).decode("latin-1").split("\r\n")
                     method, path, ver = lines[0].split(" ", 2)
-                    hd = {}
+                    hd: dict[str, str] = {}
                     for ln in lines[1:]:
                         k, _, v = ln.partition(":")
                         hd[k.strip().lower()] = v.strip()
@@ -251,6 +274,7 @@ class _Proto(asyncio.Protocol):
                 self.head = (method, path, keep, n, i + 4, hd.get("expect", "").lower() == "100-continue")
                 self.cont = False
             method, path, keep, n, start, expect = self.head
+            body: bytes | None
             if n is not None:
                 if len(buf) < start + n:
                     return self._continue(expect)
@@ -272,12 +296,12 @@ class _Proto(asyncio.Protocol):
             if not keep:
                 self.t.close()
 
-    def _continue(self, expect):
+    def _continue(self, expect: bool) -> None:
         if expect and not self.cont:
             self.cont = True
             self.t.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
-    def _send_later(self, resp, keep):
+    def _send_later(self, resp: bytes, keep: bool) -> None:
         self.busy = False
         if self.t.is_closing():
             return
@@ -286,9 +310,10 @@ class _Proto(asyncio.Protocol):
             return self.t.close()
         self._process()
 
-    def _dechunk(self, pos):
+    def _dechunk(self, pos: int) -> tuple[bytes | None, int]:
         """-> (body, end), or (None, 0) incomplete, (None, -1) malformed, (None, 1) too large."""
-        buf, out, size = self.buf, [], 0
+        buf, size = self.buf, 0
+        out: list[bytes] = []
         while True:
             j = buf.find(b"\r\n", pos)
             if j < 0:
@@ -321,14 +346,15 @@ async def start_server(
     return app
 
 
-async def _run(host, port, delay_ms, rpm_limits):
+async def _run(host: str, port: int, delay_ms: float, rpm_limits: dict[str, int] | None) -> None:
     stop, loop = asyncio.Event(), asyncio.get_running_loop()
     for s in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(s, stop.set)
     app = await start_server(host, port, delay_ms, rpm_limits)
     print(f"fake-openai-endpoint listening on http://{app.host}:{app.port}", flush=True)
     await stop.wait()
-    app.server.close()
+    if app.server is not None:
+        app.server.close()
     for t in list(app.conns):
         t.close()
     await asyncio.sleep(0)
@@ -345,6 +371,7 @@ def serve(
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard > 0 else 65536, hard))
     except (ImportError, ValueError, OSError):
         pass
+    factory: Callable[[], asyncio.AbstractEventLoop] | None
     try:
         import uvloop
 
@@ -359,7 +386,7 @@ def serve(
 
 
 def parse_limits(items: list[str]) -> dict[str, int]:
-    out = {}
+    out: dict[str, int] = {}
     for it in items:
         for part in filter(None, (p.strip() for p in it.split(","))):
             k, sep, v = part.rpartition("=")

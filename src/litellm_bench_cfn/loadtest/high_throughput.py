@@ -39,12 +39,17 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from locust import FastHttpUser, constant_throughput, events, task
 from locust.exception import StopUser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import locustfile as guide  # the guide's locustfile: its listeners and overhead metric come with it
+
+if TYPE_CHECKING:
+    from locust.contrib.fasthttp import ResponseContextManager
+    from locust.env import Environment
 
 PROMPT_TOKENS = (50_000, 75_000, 100_000)
 """The published prompt sizes, in equal shares."""
@@ -62,9 +67,6 @@ PATH = "v1/chat/completions"
 TTFT_NAME = "TTFT"
 TTFT_REPORT_KEY = "litellm_ttft"
 
-logger = logging.getLogger("litellm_locust")
-console = logging.getLogger("locust.stats_logger")
-
 
 def prompt_body(tokens: int) -> str:
     """Text of `tokens - UUID_TOKENS` cl100k_base tokens, to follow a uuid."""
@@ -76,9 +78,9 @@ def prompt_body(tokens: int) -> str:
 BODIES = {tokens: prompt_body(tokens) for tokens in PROMPT_TOKENS}
 
 
-def build_request(prompt_tokens: int, stream: bool, model: str = guide.MODEL) -> dict:
+def build_request(prompt_tokens: int, stream: bool, model: str = guide.MODEL) -> dict[str, Any]:
     """One request of the published shape (a fresh uuid first: uncacheable)."""
-    payload: dict = {
+    payload: dict[str, Any] = {
         "model": model,
         "messages": [{"role": "user", "content": f"{uuid.uuid4()}{BODIES[prompt_tokens]}"}],
         "max_tokens": MAX_TOKENS,
@@ -98,7 +100,7 @@ class TimingStats(guide.OverheadStats):
     def log(self, value_ms: float) -> None:
         self.log_header(repr(value_ms))
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         result = super().summary()
         result.pop("header")
         result["metric"] = TTFT_NAME
@@ -156,7 +158,7 @@ class HighThroughputUser(FastHttpUser):
             raise StopUser()
         prompt_tokens = random.choice(PROMPT_TOKENS)
         stream = random.random() < STREAM_SHARE
-        body = json.dumps(build_request(prompt_tokens, stream)).encode()
+        body = json.dumps(build_request(prompt_tokens, stream))  # ASCII: the client sends it as is
         name = f"{PATH} {prompt_tokens // 1000}K {'stream' if stream else 'json'}"
         started = time.perf_counter()
         with self.client.post(
@@ -175,7 +177,7 @@ class HighThroughputUser(FastHttpUser):
             if stream:
                 self._read_stream(response, started)
 
-    def _read_stream(self, response, started: float) -> None:
+    def _read_stream(self, response: ResponseContextManager, started: float) -> None:
         """Read the SSE stream to its end; TTFT at the first content delta, the request's time at the end."""
         ttft_ms: float | None = None
         done = False
@@ -202,45 +204,31 @@ class HighThroughputUser(FastHttpUser):
             TTFT.log(ttft_ms)
 
 
-@events.init.add_listener
-def on_init(environment, **_kwargs) -> None:
-    def on_quit(exit_code, **_kwargs) -> None:
-        if not guide._is_worker(environment):
-            _final_report()
-
-    environment.events.quit.add_listener(on_quit)
+@guide.listener(events.init)
+def on_init(environment: Environment, **_kwargs: object) -> None:
+    guide.after_run(environment, _final_report)
 
 
-@events.test_start.add_listener
-def on_test_start(**_kwargs) -> None:
+@guide.listener(events.test_start)
+def on_test_start(**_kwargs: object) -> None:
     TTFT.reset()
 
 
-@events.reset_stats.add_listener
-def on_reset_stats(**_kwargs) -> None:
+@guide.listener(events.reset_stats)
+def on_reset_stats(**_kwargs: object) -> None:
     TTFT.reset()
 
 
-@events.report_to_master.add_listener
-def on_report_to_master(client_id, data, **_kwargs) -> None:
+@guide.listener(events.report_to_master)
+def on_report_to_master(client_id: str, data: dict[str, Any], **_kwargs: object) -> None:
     data[TTFT_REPORT_KEY] = TTFT.take_delta()
 
 
-@events.worker_report.add_listener
-def on_worker_report(client_id, data, **_kwargs) -> None:
+@guide.listener(events.worker_report)
+def on_worker_report(client_id: str, data: dict[str, Any], **_kwargs: object) -> None:
     if TTFT_REPORT_KEY in data:
         TTFT.merge(data[TTFT_REPORT_KEY])
 
 
 def _final_report() -> None:
-    for line in TTFT.table():
-        console.info(line)
-    console.info("")
-    path = os.getenv("LITELLM_TTFT_JSON")
-    if path:
-        directory = os.path.dirname(path)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(TTFT.summary(), fh, indent=2)
-            fh.write("\n")
+    guide.report_metric(TTFT, "LITELLM_TTFT_JSON", TTFT.summary)

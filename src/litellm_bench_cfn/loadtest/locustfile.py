@@ -42,11 +42,18 @@ import math
 import os
 import time
 import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from locust import FastHttpUser, between, events, task
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
+
+if TYPE_CHECKING:
+    from locust.env import Environment
+    from locust.event import EventHook
+    from locust.web import WebUI
 
 MODEL = os.getenv("LITELLM_MODEL") or "fake-openai-endpoint"
 OVERHEAD_HEADER = "x-litellm-overhead-duration-ms"
@@ -97,6 +104,14 @@ def max_fail_ratio() -> float | None:
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+Handler = TypeVar("Handler", bound=Callable[..., None])
+
+
+def listener(hook: EventHook) -> Callable[[Handler], Handler]:
+    """``@listener(events.init)`` is Locust's ``@events.init.add_listener``, typed (EventHook has no annotations)."""
+    return cast("Callable[[Handler], Handler]", hook.add_listener)
 
 
 # --------------------------------------------------------------------------------------------
@@ -163,7 +178,7 @@ class OverheadStats:
         key = bucket(value)
         self.histogram[key] = self.histogram.get(key, 0) + 1
 
-    def serialize(self) -> dict:
+    def serialize(self) -> dict[str, Any]:
         return {
             "count": self.count,
             "total_ms": self.total_ms,
@@ -177,26 +192,21 @@ class OverheadStats:
             "last_ts": self.last_ts,
         }
 
-    def take_delta(self) -> dict:
+    def take_delta(self) -> dict[str, Any]:
         data = self.serialize()
         self.reset()
         return data
 
-    def merge(self, data: dict) -> None:
+    def merge(self, data: dict[str, Any]) -> None:
         self.count += int(data.get("count", 0))
         self.total_ms += float(data.get("total_ms", 0.0))
-        for attr, pick in (("min_ms", min), ("max_ms", max)):
-            theirs = data.get(attr)
-            if theirs is not None:
-                mine = getattr(self, attr)
-                setattr(self, attr, theirs if mine is None else pick(mine, theirs))
         for key, n in data.get("histogram", []):
             key = float(key)
             self.histogram[key] = self.histogram.get(key, 0) + int(n)
         self.header_missing += int(data.get("header_missing", 0))
         self.header_invalid += int(data.get("header_invalid", 0))
         self.ok_responses += int(data.get("ok_responses", 0))
-        for attr, pick in (("first_ts", min), ("last_ts", max)):
+        for attr, pick in (("min_ms", min), ("max_ms", max), ("first_ts", min), ("last_ts", max)):
             theirs = data.get(attr)
             if theirs is not None:
                 mine = getattr(self, attr)
@@ -214,7 +224,7 @@ class OverheadStats:
                 return min(max(key, self.min_ms), self.max_ms)  # type: ignore[type-var]
         return self.max_ms
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         def r(value: float | None) -> float | None:
             return None if value is None else round(value, 3)
 
@@ -274,18 +284,18 @@ class UserLedger:
         counts = self.users.setdefault(user_id, [0, 0, 0, 0])
         counts[outcome] += 1
 
-    def take_delta(self) -> dict:
+    def take_delta(self) -> dict[str, list[int]]:
         data = {k: list(v) for k, v in self.users.items()}
         self.reset()
         return data
 
-    def merge(self, data: dict, prefix: str) -> None:
+    def merge(self, data: dict[str, list[int]], prefix: str) -> None:
         for user_id, counts in data.items():
             mine = self.users.setdefault(f"{prefix}/{user_id}", [0, 0, 0, 0])
             for i, n in enumerate(counts[:4]):
                 mine[i] += int(n)
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, int]:
         rows = list(self.users.values())
         sent = sum(r[self.SENT] for r in rows)
         done = sum(r[self.OK] + r[self.HTTP_ERROR] + r[self.NO_ANSWER] for r in rows)
@@ -308,7 +318,7 @@ USERS = UserLedger()
 _logged_once: set[str] = set()
 
 
-def log_once(key: str, level: int, msg: str, *args) -> None:
+def log_once(key: str, level: int, msg: str, *args: object) -> None:
     if key not in _logged_once:
         _logged_once.add(key)
         logger.log(level, msg, *args)
@@ -378,12 +388,12 @@ class LiteLLMUser(FastHttpUser):
 # --------------------------------------------------------------------------------------------
 
 
-def _is_worker(environment) -> bool:
+def _is_worker(environment: Environment) -> bool:
     return isinstance(environment.runner, WorkerRunner)
 
 
-@events.init.add_listener
-def on_init(environment, **_kwargs) -> None:
+@listener(events.init)
+def on_init(environment: Environment, **_kwargs: object) -> None:
     problems = []
     if not master_key():
         problems.append(
@@ -401,38 +411,38 @@ def on_init(environment, **_kwargs) -> None:
         # Every process checks (master included): a worker that died alone would leave the
         # master waiting for it. SystemExit is not swallowed by EventHook.fire.
         raise SystemExit(1)
-    _register_quit(environment)
+    after_run(environment, _final_report)
     if environment.web_ui is not None:
-        _install_web_ui(environment)
+        _install_web_ui(environment, environment.web_ui)
 
 
-@events.test_start.add_listener
-def on_test_start(environment, **_kwargs) -> None:
+@listener(events.test_start)
+def on_test_start(environment: Environment, **_kwargs: object) -> None:
     OVERHEAD.reset()  # Locust clears its request stats at the same moment
     USERS.reset()
 
 
-@events.reset_stats.add_listener
-def on_reset_stats(**_kwargs) -> None:
+@listener(events.reset_stats)
+def on_reset_stats(**_kwargs: object) -> None:
     OVERHEAD.reset()  # web UI "Reset stats" (master/local; workers only hold deltas)
 
 
-@events.report_to_master.add_listener
-def on_report_to_master(client_id, data, **_kwargs) -> None:
+@listener(events.report_to_master)
+def on_report_to_master(client_id: str, data: dict[str, Any], **_kwargs: object) -> None:
     data[REPORT_KEY] = OVERHEAD.take_delta()
     data[USERS_REPORT_KEY] = USERS.take_delta()
 
 
-@events.worker_report.add_listener
-def on_worker_report(client_id, data, **_kwargs) -> None:
+@listener(events.worker_report)
+def on_worker_report(client_id: str, data: dict[str, Any], **_kwargs: object) -> None:
     if REPORT_KEY in data:
         OVERHEAD.merge(data[REPORT_KEY])
     if USERS_REPORT_KEY in data:
         USERS.merge(data[USERS_REPORT_KEY], prefix=str(client_id))
 
 
-@events.quitting.add_listener
-def on_quitting(environment, **_kwargs) -> None:
+@listener(events.quitting)
+def on_quitting(environment: Environment, **_kwargs: object) -> None:
     """Decide the exit code (Locust reads environment.process_exit_code right after this)."""
     if _is_worker(environment) or environment.runner is None:
         return
@@ -469,21 +479,30 @@ def on_quitting(environment, **_kwargs) -> None:
         environment.process_exit_code = 0
 
 
-def _final_report(environment) -> None:
-    """Print the overhead and write LITELLM_OVERHEAD_JSON, after the runner has stopped."""
-    for line in OVERHEAD.table():
+def report_metric(stats: OverheadStats, path_variable: str, data: Callable[[], object]) -> None:
+    """Print a metric's table; write data() as JSON to the file named by the variable, if set."""
+    for line in stats.table():
         console.info(line)
     console.info("")
-    path = os.getenv("LITELLM_OVERHEAD_JSON")
+    path = os.getenv(path_variable)
     if path:
         directory = os.path.dirname(path)
         if directory:
             os.makedirs(directory, exist_ok=True)
         with open(path, "w", encoding="utf-8") as fh:
-            # The histogram (value ms -> count) beside the percentiles, for the report's distribution chart.
-            histogram = [[key, OVERHEAD.histogram[key]] for key in sorted(OVERHEAD.histogram)]
-            json.dump({**OVERHEAD.summary(), "histogram": histogram}, fh, indent=2)
+            json.dump(data(), fh, indent=2)
             fh.write("\n")
+
+
+def _overhead_json() -> dict[str, Any]:
+    # The histogram (value ms -> count) beside the percentiles, for the report's distribution chart.
+    histogram = [[key, OVERHEAD.histogram[key]] for key in sorted(OVERHEAD.histogram)]
+    return {**OVERHEAD.summary(), "histogram": histogram}
+
+
+def _final_report() -> None:
+    """Print the overhead and write LITELLM_OVERHEAD_JSON, after the runner has stopped."""
+    report_metric(OVERHEAD, "LITELLM_OVERHEAD_JSON", _overhead_json)
     users_path = os.getenv("LOCUST_USERS_JSON")
     if users_path:
         with open(users_path, "w", encoding="utf-8") as fh:
@@ -491,13 +510,14 @@ def _final_report(environment) -> None:
             fh.write("\n")
 
 
-def _register_quit(environment) -> None:
-    # `quit` fires after runner.quit(), i.e. after the workers' final reports were merged.
-    def on_quit(exit_code, **_kwargs) -> None:
-        if not _is_worker(environment):
-            _final_report(environment)
+def after_run(environment: Environment, report: Callable[[], None]) -> None:
+    """Run report() at the end, on the master or single process (workers only hold deltas)."""
 
-    environment.events.quit.add_listener(on_quit)
+    # `quit` fires after runner.quit(), i.e. after the workers' final reports were merged.
+    @listener(environment.events.quit)
+    def on_quit(exit_code: int, **_kwargs: object) -> None:
+        if not _is_worker(environment):
+            report()
 
 
 # --------------------------------------------------------------------------------------------
@@ -541,22 +561,24 @@ tick();setInterval(tick,2000);
 """
 
 
-def _install_web_ui(environment) -> None:
+def _install_web_ui(environment: Environment, web_ui: WebUI) -> None:
     from flask import Response, jsonify, request
 
-    web_ui = environment.web_ui
+    app = web_ui.app
+    if app is None:  # declared optional, always set by WebUI.__init__
+        return
     options = environment.parsed_options
     base = ((options and options.web_base_path) or "").rstrip("/")
     json_path = f"{base}/litellm-overhead"
 
-    def overhead_json():
+    def overhead_json() -> Response:
         return jsonify({"overhead": OVERHEAD.summary(), "is_distributed": isinstance(environment.runner, MasterRunner)})
 
-    def overhead_page():
+    def overhead_page() -> Response:
         return Response(_PAGE.replace("JSON_URL", json_path), mimetype="text/html")
 
-    web_ui.app.add_url_rule(json_path, "litellm_overhead_json", web_ui.auth_required_if_enabled(overhead_json))
-    web_ui.app.add_url_rule(f"{json_path}/ui", "litellm_overhead_page", web_ui.auth_required_if_enabled(overhead_page))
+    app.add_url_rule(json_path, "litellm_overhead_json", web_ui.auth_required_if_enabled(overhead_json))
+    app.add_url_rule(f"{json_path}/ui", "litellm_overhead_page", web_ui.auth_required_if_enabled(overhead_page))
 
     # A tab in Locust's own (React) UI, the way Locust's examples/extend_web_ui.py does it.
     # update_template_args() merges into template_args, so these keys persist.
@@ -565,8 +587,8 @@ def _install_web_ui(environment) -> None:
         {"key": _TAB_KEY, "structure": [{"key": k, "title": t} for k, t in _TAB_COLUMNS]}
     ]
 
-    @web_ui.app.after_request
-    def add_overhead_to_stats(response):
+    @app.after_request
+    def add_overhead_to_stats(response: Response) -> Response:
         if request.path != f"{base}/stats/requests" or response.status_code != 200:
             return response
         try:

@@ -21,12 +21,16 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import TYPE_CHECKING
 
 import gevent
 import locustfile as guide  # the guide's request and metrics; its user class stays in its module
 from gevent.pool import Pool
 from locust import FastHttpUser, constant, events, task
 from locust.exception import StopUser
+
+if TYPE_CHECKING:
+    from locust.env import Environment
 
 RATE = float(os.getenv("OPEN_LOOP_RATE") or 0)
 DURATION_S = float(os.getenv("OPEN_LOOP_DURATION_S") or 0)
@@ -82,7 +86,7 @@ class OpenLoopUser(FastHttpUser):
         guide.LiteLLMUser.on_start(self)  # type: ignore[arg-type]
 
     def send_one(self) -> None:
-        guide.LiteLLMUser.litellm_completion(self)  # type: ignore[arg-type]
+        guide.LiteLLMUser.litellm_completion(self)
 
     @task
     def arrivals(self) -> None:
@@ -109,22 +113,22 @@ class OpenLoopUser(FastHttpUser):
         raise StopUser()
 
 
-@events.init.add_listener
-def on_init(environment, **_kwargs) -> None:
+@guide.listener(events.init)
+def on_init(environment: Environment, **_kwargs: object) -> None:
     if RATE <= 0 or DURATION_S <= 0:
         guide.logger.error("set OPEN_LOOP_RATE and OPEN_LOOP_DURATION_S to positive numbers")
         raise SystemExit(2)
 
 
-@events.request.add_listener
-def on_request(exception=None, **_kwargs) -> None:
+@guide.listener(events.request)
+def on_request(exception: BaseException | None = None, **_kwargs: object) -> None:
     GENERATOR.last_answer = time.monotonic()
     if exception is None:
         GENERATOR.answered_ok += 1
 
 
-@events.quitting.add_listener
-def on_quitting(environment, **_kwargs) -> None:
+@guide.listener(events.quitting)
+def on_quitting(environment: Environment, **_kwargs: object) -> None:
     path = os.getenv("OPEN_LOOP_JSON")
     if path:
         with open(path, "w", encoding="utf-8") as fh:

@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from litellm_bench_cfn.stack.compute import MIGRATIONS_CONTAINER, PROXY_CONTAINE
 from litellm_bench_cfn.task_runtime import Resolver, container_launch
 
 from .conftest import BENCHMARK_TEMPLATE, require_modules
+from .loopback_http import LoopbackHttpServer
 from .postgres_server import PostgresServer, running_postgres
 
 require_modules("litellm", "litellm_proxy_extras", "psycopg")
@@ -59,15 +59,9 @@ def trust_store(postgres: PostgresServer) -> Iterator[dict[str, bytes]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    files["port"] = str(server.server_address[1]).encode()
-    try:
+    with LoopbackHttpServer(Handler) as server:
+        files["port"] = str(server.port).encode()
         yield files
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _resolver(postgres: PostgresServer) -> Resolver:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,22 +16,11 @@ from litellm_bench_cfn.aws.stack import check_models, master_key
 from litellm_bench_cfn.cli import main
 
 from .conftest import BENCHMARK_TEMPLATE, REPO_ROOT
-from .moto_server import MotoServer, moto_server  # noqa: F401
+from .loopback_http import LoopbackHttpServer
+from .moto_server import moto_aws_env, moto_server  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 STACK = "boto"
-
-
-@pytest.fixture(scope="module")
-def aws_env(moto_server: MotoServer) -> Iterator[dict[str, str]]:  # noqa: F811
-    env = moto_server.env()
-    patch = pytest.MonkeyPatch()
-    for key in [k for k in env if k.startswith("AWS_")]:
-        patch.setenv(key, env[key])
-    try:
-        yield env
-    finally:
-        patch.undo()
 
 
 @pytest.fixture(scope="module")
@@ -102,13 +90,8 @@ class _Models(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def models_url() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Models)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LoopbackHttpServer(_Models) as server:
+        yield server.url
 
 
 def test_check_models_finds_the_model(models_url: str) -> None:

@@ -15,7 +15,6 @@ import http.server
 import json
 import os
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from litellm_bench_cfn import cli_deploy
 from litellm_bench_cfn.aws import deploy as ops
 
 from .conftest import BENCHMARK_TEMPLATE, REPO_ROOT
+from .loopback_http import LoopbackHttpServer
 from .moto_server import MotoServer, moto_server  # noqa: F401
 
 DEPLOY = REPO_ROOT / "scripts" / "deploy.sh"
@@ -358,14 +358,8 @@ class _Proxy(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def proxy_url() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LoopbackHttpServer(_Proxy) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,30 @@
-"""An HTTP server on 127.0.0.1 (a free port) for test stubs, served from a daemon thread until closed."""
+"""An HTTP server on 127.0.0.1 (a free port) for test stubs, served from a daemon thread until closed,
+and a base for their handlers (`StubHandler`: logs nothing, answers JSON with `send_json`)."""
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Any
+
+
+class StubHandler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # a test's output is not the place for an access log
+
+    def send_json(self, code: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
+        """`body` as a JSON response with Content-Length (and these extra headers)."""
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
 
 class _DaemonThreadingServer(ThreadingHTTPServer):

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import http.server
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -16,7 +13,7 @@ from litellm_bench_cfn.aws.stack import check_models, master_key
 from litellm_bench_cfn.cli import main
 
 from .conftest import BENCHMARK_TEMPLATE, REPO_ROOT
-from .loopback_http import LoopbackHttpServer
+from .loopback_http import LoopbackHttpServer, StubHandler
 from .moto_server import moto_aws_env, moto_server  # noqa: F401
 
 pytestmark = pytest.mark.e2e
@@ -75,17 +72,10 @@ def test_verify_reports_each_check_and_fails_without_running_tasks(
     assert code == 1
 
 
-class _Models(http.server.BaseHTTPRequestHandler):
+class _Models(StubHandler):
     def do_GET(self) -> None:
         ok = self.headers.get("Authorization") == "Bearer sk-good"
-        body = json.dumps({"data": [{"id": "fake-openai-endpoint"}]} if ok else {"error": "no"}).encode()
-        self.send_response(200 if ok else 401)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.send_json(200 if ok else 401, {"data": [{"id": "fake-openai-endpoint"}]} if ok else {"error": "no"})
 
 
 @pytest.fixture

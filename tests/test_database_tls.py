@@ -11,7 +11,6 @@ only override) and the task volume (a temp dir instead of /rds-ca). Prisma's eng
 
 from __future__ import annotations
 
-import http.server
 import os
 import shutil
 import subprocess
@@ -29,7 +28,7 @@ from litellm_bench_cfn.stack.compute import MIGRATIONS_CONTAINER, PROXY_CONTAINE
 from litellm_bench_cfn.task_runtime import Resolver, container_launch
 
 from .conftest import BENCHMARK_TEMPLATE, require_modules
-from .loopback_http import LoopbackHttpServer
+from .loopback_http import LoopbackHttpServer, StubHandler
 from .postgres_server import PostgresServer, running_postgres
 
 require_modules("litellm", "litellm_proxy_extras", "psycopg")
@@ -49,15 +48,12 @@ def trust_store(postgres: PostgresServer) -> Iterator[dict[str, bytes]]:
     """A loopback stand-in for truststore.pki.rds.amazonaws.com: path -> body (404 for anything else)."""
     files: dict[str, bytes] = {}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(StubHandler):
         def do_GET(self) -> None:
             body = files.get(self.path)
             self.send_response(200 if body is not None else 404)
             self.end_headers()
             self.wfile.write(body or b"not found")
-
-        def log_message(self, *args: object) -> None:
-            pass
 
     with LoopbackHttpServer(Handler) as server:
         files["port"] = str(server.port).encode()

@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ import pytest
 
 from tests.benchproc import run_bench_local
 from tests.conftest import require_modules
-from tests.loopback_http import LoopbackHttpServer
+from tests.loopback_http import LoopbackHttpServer, StubHandler
 
 require_modules("locust", "tiktoken", "litellm")
 pytestmark = pytest.mark.e2e
@@ -62,11 +61,8 @@ class RecordingStub:
         self.auth: set[str] = set()
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(StubHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
 
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -88,18 +84,11 @@ class RecordingStub:
                     self._chunk(b"data: [DONE]\n\n")
                     self._chunk(b"")
                     return
-                out = json.dumps(
-                    {
-                        "object": "chat.completion",
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}}],
-                    }
-                ).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(out)))
-                self.send_header("x-litellm-overhead-duration-ms", "2.5")
-                self.end_headers()
-                self.wfile.write(out)
+                completion = {
+                    "object": "chat.completion",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}}],
+                }
+                self.send_json(200, completion, {"x-litellm-overhead-duration-ms": "2.5"})
 
             def _chunk(self, data: bytes) -> None:
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

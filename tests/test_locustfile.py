@@ -21,12 +21,11 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
-from .loopback_http import LoopbackHttpServer
+from .loopback_http import LoopbackHttpServer, StubHandler
 
 pytestmark = pytest.mark.e2e  # starts real Locust processes
 
@@ -76,11 +75,8 @@ class Stub:
         self.last_auth: str | None = None
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(StubHandler):
             protocol_version = "HTTP/1.1"  # keep-alive
-
-            def log_message(self, *args) -> None:
-                pass
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))

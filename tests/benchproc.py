@@ -1,8 +1,10 @@
-"""A real `bench local` / `bench up` subprocess for the signal tests: its output lines, its descendants."""
+"""A real `bench local` / `bench up` subprocess: run to its end (`run_bench_local`), or watched line by line
+with its descendants for the signal tests (`BenchProcess`)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -10,10 +12,25 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
 from .conftest import REPO_ROOT
+
+
+def run_bench_local(results: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`bench local ARGS --results-dir RESULTS` to its end (at most 300 s): the process and its results.json
+    (the newest run folder's; {} when it wrote none)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "litellm_bench_cfn.cli", "bench", "local", "--results-dir", str(results), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=300,
+    )
+    found = sorted(results.glob("local-*/results.json"))
+    return result, json.loads(found[-1].read_text()) if found else {}
 
 
 class BenchProcess:

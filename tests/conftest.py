@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, settings
 
 from litellm_bench_cfn.render import to_yaml
-from litellm_bench_cfn.spec import BenchmarkSpec
+from litellm_bench_cfn.spec import BenchmarkSpec, SpecError, parse_spec_text
 from litellm_bench_cfn.template import build_template
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +37,13 @@ BENCHMARK_TEMPLATE = REPO_ROOT / "templates" / "cloudformation-ecs.yaml"
 
 def render_dict(spec: BenchmarkSpec) -> dict[str, Any]:
     return yaml.safe_load(to_yaml(build_template(spec)))
+
+
+def errors_of(text: str) -> list[str]:
+    """The lines of the SpecError that parsing spec `text` raises (the test fails when it parses)."""
+    with pytest.raises(SpecError) as caught:
+        parse_spec_text(text)
+    return caught.value.lines
 
 
 @pytest.fixture(scope="session")

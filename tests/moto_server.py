@@ -1,6 +1,7 @@
 """A moto server on a free loopback port for tests that drive the real AWS CLI, deploy.sh and boto3.
 
-Started once per test module that imports the fixture, stopped by PID in the teardown. moto 5.2.5
+Started once per test module that imports the fixture, stopped by PID in the teardown. The
+`aws_env` fixture (import `moto_aws_env`) also points this process's boto3 at it for the module. moto 5.2.5
 has one bug the rendered template hits: `Ref` to an AWS::RDS::DBParameterGroup yields the Python
 object instead of its name (the class lacks `physical_resource_id`), which crashes stack creation
 with a 500. The launcher patches that one attribute before starting moto's own `main`; nothing else
@@ -91,3 +92,16 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module", name="aws_env")
+def moto_aws_env(moto_server: MotoServer) -> Iterator[dict[str, str]]:
+    """The server's environment, its AWS_* variables also set in this process (boto3) for the module."""
+    env = moto_server.env()
+    patch = pytest.MonkeyPatch()
+    for key in [k for k in env if k.startswith("AWS_")]:
+        patch.setenv(key, env[key])
+    try:
+        yield env
+    finally:
+        patch.undo()

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import http.server
-import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -17,22 +13,11 @@ from litellm_bench_cfn.aws.stack import check_models, master_key
 from litellm_bench_cfn.cli import main
 
 from .conftest import BENCHMARK_TEMPLATE, REPO_ROOT
-from .moto_server import MotoServer, moto_server  # noqa: F401
+from .loopback_http import LoopbackHttpServer, StubHandler
+from .moto_server import moto_aws_env, moto_server  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 STACK = "boto"
-
-
-@pytest.fixture(scope="module")
-def aws_env(moto_server: MotoServer) -> Iterator[dict[str, str]]:  # noqa: F811
-    env = moto_server.env()
-    patch = pytest.MonkeyPatch()
-    for key in [k for k in env if k.startswith("AWS_")]:
-        patch.setenv(key, env[key])
-    try:
-        yield env
-    finally:
-        patch.undo()
 
 
 @pytest.fixture(scope="module")
@@ -87,28 +72,16 @@ def test_verify_reports_each_check_and_fails_without_running_tasks(
     assert code == 1
 
 
-class _Models(http.server.BaseHTTPRequestHandler):
+class _Models(StubHandler):
     def do_GET(self) -> None:
         ok = self.headers.get("Authorization") == "Bearer sk-good"
-        body = json.dumps({"data": [{"id": "fake-openai-endpoint"}]} if ok else {"error": "no"}).encode()
-        self.send_response(200 if ok else 401)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.send_json(200 if ok else 401, {"data": [{"id": "fake-openai-endpoint"}]} if ok else {"error": "no"})
 
 
 @pytest.fixture
 def models_url() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Models)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LoopbackHttpServer(_Models) as server:
+        yield server.url
 
 
 def test_check_models_finds_the_model(models_url: str) -> None:

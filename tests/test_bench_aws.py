@@ -14,17 +14,16 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-moto = pytest.importorskip("moto")
+pytest.importorskip("moto")
 
-from litellm_bench_cfn.aws.clients import AwsError  # noqa: E402
-from litellm_bench_cfn.aws.harness import (  # noqa: E402
+from litellm_bench_cfn.aws.clients import AwsError
+from litellm_bench_cfn.aws.harness import (
     HarnessInfo,
     RunPlan,
     eni_detail,
@@ -32,10 +31,17 @@ from litellm_bench_cfn.aws.harness import (  # noqa: E402
     master_log_stream,
     run_harness,
 )
-from litellm_bench_cfn.bench import aws_results  # noqa: E402
-from litellm_bench_cfn.cli import main  # noqa: E402
-from litellm_bench_cfn.harness.scripts import MASTER_ROLE, RESULTS_PRINTER, ROLE_ENV, WORKER_ROLE  # noqa: E402
-from litellm_bench_cfn.harness.template import LOCUST_CONTAINER  # noqa: E402
+from litellm_bench_cfn.bench import aws_results
+from litellm_bench_cfn.cli import main
+from litellm_bench_cfn.harness.scripts import MASTER_ROLE, RESULTS_PRINTER, ROLE_ENV, WORKER_ROLE
+from litellm_bench_cfn.harness.template import LOCUST_CONTAINER
+
+from .moto_in_process import (
+    FakeTime,
+    in_process_aws,  # noqa: F401 (the `aws` fixture)
+    outputs_stack,
+    register_task_definition,
+)
 
 STATS_HEADER = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,"
 STATS_HEADER += "Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,"
@@ -64,50 +70,6 @@ STATS_JSON = [
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    # moto 5.2's ECS run_task reads eni.private_dns_name, which its NetworkInterface lacks: stub it.
-    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
-
-    if not hasattr(NetworkInterface, "private_dns_name"):
-        dns = property(lambda eni: f"ip-{eni.private_ip_address.replace('.', '-')}.ec2.internal")
-        monkeypatch.setattr(NetworkInterface, "private_dns_name", dns, raising=False)
-    # moto advances a task RUNNING -> ... -> STOPPED on every describe; ECS tasks stop when their
-    # container exits or stop_task is called, which is what the tests play: keep them RUNNING.
-    from moto.moto_api import state_manager
-
-    state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})
-    try:
-        with moto.mock_aws():
-            yield
-    finally:
-        state_manager.unset_transition(model_name="ecs::task")
-
-
-def _task_definition(ecs: Any, family: str, container: str) -> str:
-    arn: str = ecs.register_task_definition(
-        family=family,
-        networkMode="awsvpc",
-        requiresCompatibilities=["FARGATE"],
-        cpu="1024",
-        memory="2048",
-        # container-level memory: moto's run_task needs it (Fargate does not)
-        containerDefinitions=[
-            {"name": container, "image": "locustio/locust:2.47.0", "essential": True, "memory": 2048}
-        ],
-    )["taskDefinition"]["taskDefinitionArn"]
-    return arn
-
-
-@pytest.fixture
 def info(aws: None) -> HarnessInfo:
     ec2, ecs = boto3.client("ec2"), boto3.client("ecs")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -121,7 +83,7 @@ def info(aws: None) -> HarnessInfo:
         public_subnets=tuple(subnets[:2]),
         locust_security_group=groups[0],
         web_ui_security_group=groups[1],
-        locust_task_definition=_task_definition(ecs, "locust", LOCUST_CONTAINER),
+        locust_task_definition=register_task_definition(ecs, "locust", LOCUST_CONTAINER),
         log_group="/ecs/litellm-bench-harness",
         default_workers=4,
     )
@@ -139,24 +101,6 @@ def results_block(tmp_path: Path) -> list[str]:
         [sys.executable, "-c", RESULTS_PRINTER, str(directory), "0"], capture_output=True, text=True, timeout=30
     )
     return ["Locust summary table ...", *printed.stdout.splitlines()]
-
-
-class FakeTime:
-    """Clock + sleep for run_harness; `on_sleep` plays what AWS would do meanwhile."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps = 0
-        self.on_sleep: Any = None
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        self.sleeps += 1
-        if self.on_sleep:
-            self.on_sleep()
 
 
 def master_finishes(info: HarnessInfo, lines: list[str]) -> Any:
@@ -292,19 +236,9 @@ def test_a_master_that_prints_no_results_fails_after_the_log_timeout(info: Harne
         _run(info, RunPlan(workers=1, log_timeout_s=20), fake)
 
 
-def _outputs_stack(name: str, outputs: dict[str, str]) -> None:
-    body = {
-        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {k: {"Value": v} for k, v in outputs.items()},
-    }
-    import json
-
-    boto3.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(body))
-
-
 def test_harness_info_reads_both_stacks_outputs(aws: None) -> None:
-    _outputs_stack("main", {"XCluster": "c", "XPrivateSubnets": "s1,s2", "XPublicSubnets": "p1,p2"})
-    _outputs_stack(
+    outputs_stack("main", {"XCluster": "c", "XPrivateSubnets": "s1,s2", "XPublicSubnets": "p1,p2"})
+    outputs_stack(
         "main-harness",
         {"LocustSecurityGroup": "sg-1", "WebUiSecurityGroup": "sg-2", "LocustTaskDefinition": "l",
          "LogGroupName": "/ecs/main-harness", "LocustWorkers": "6"},
@@ -315,8 +249,8 @@ def test_harness_info_reads_both_stacks_outputs(aws: None) -> None:
 
 
 def test_an_older_harness_with_a_task_definition_per_role_is_told_to_update(aws: None) -> None:
-    _outputs_stack("main", {"XCluster": "c", "XPrivateSubnets": "s1,s2", "XPublicSubnets": "p1,p2"})
-    _outputs_stack(
+    outputs_stack("main", {"XCluster": "c", "XPrivateSubnets": "s1,s2", "XPublicSubnets": "p1,p2"})
+    outputs_stack(
         "main-harness",
         {"LocustSecurityGroup": "sg-1", "WebUiSecurityGroup": "sg-2", "MasterTaskDefinition": "m",
          "WorkerTaskDefinition": "w", "LogGroupName": "/ecs/main-harness", "LocustWorkers": "6"},
@@ -332,8 +266,8 @@ def test_an_older_harness_with_a_task_definition_per_role_is_told_to_update(aws:
 
 
 def test_a_missing_harness_stack_output_is_bad_input(aws: None) -> None:
-    _outputs_stack("main", {"XCluster": "c", "XPrivateSubnets": "s1,s2", "XPublicSubnets": "p1,p2"})
-    _outputs_stack("main-harness", {"LogGroupName": "/ecs/x"})
+    outputs_stack("main", {"XCluster": "c", "XPrivateSubnets": "s1,s2", "XPublicSubnets": "p1,p2"})
+    outputs_stack("main-harness", {"LogGroupName": "/ecs/x"})
     with pytest.raises(AwsError, match="has no output LocustSecurityGroup") as caught:
         harness_info(boto3.client("cloudformation"), "main", "main-harness")
     assert caught.value.exit_code == 2

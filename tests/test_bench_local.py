@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,26 +16,15 @@ from litellm_bench_cfn.bench.local_stack import ProxyVariant, apply_variant
 from litellm_bench_cfn.bench.variants import VARIANTS
 from litellm_bench_cfn.task_runtime import ContainerLaunch
 
+from .benchproc import run_bench_local
 from .conftest import REPO_ROOT, require_modules
 
 require_modules("litellm", "locust")
 
 
-def bench(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    result = subprocess.run(
-        [sys.executable, "-m", "litellm_bench_cfn.cli", "bench", "local", "--results-dir", str(tmp_path), *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=300,
-    )
-    found = sorted(tmp_path.glob("local-*/results.json"))
-    return result, json.loads(found[-1].read_text()) if found else {}
-
-
 @pytest.mark.e2e
 def test_guide_scenario_reports_every_field_and_accounts_for_every_request(tmp_path: Path) -> None:
-    result, report = bench(
+    result, report = run_bench_local(
         tmp_path, "--users", "10", "--spawn-rate", "10", "--duration", "8", "--baseline-duration", "4"
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -75,8 +63,9 @@ def test_guide_scenario_reports_every_field_and_accounts_for_every_request(tmp_p
 def test_another_benchmark_running_meanwhile_is_recorded(tmp_path: Path) -> None:
     rival = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "locust", "-f", "rival.py"])
     try:
-        result, report = bench(tmp_path, "--users", "2", "--spawn-rate", "2", "--duration", "3",
-                               "--baseline-duration", "0")  # fmt: skip
+        result, report = run_bench_local(
+            tmp_path, "--users", "2", "--spawn-rate", "2", "--duration", "3", "--baseline-duration", "0"
+        )
     finally:
         rival.kill()
         rival.wait(timeout=10)
@@ -96,8 +85,10 @@ def test_a_template_whose_proxy_uses_redis_runs_against_a_local_redis(tmp_path: 
         if os.environ.get("CI"):
             pytest.fail("redis-server is not installed (scripts/bootstrap.sh installs it)")
         pytest.skip("redis-server is not installed")
-    result, report = bench(tmp_path, "--template", "templates/cloudformation-ecs-production.yaml", "--users", "3",
-                           "--spawn-rate", "3", "--duration", "4", "--baseline-duration", "0")  # fmt: skip
+    result, report = run_bench_local(
+        tmp_path, "--template", "templates/cloudformation-ecs-production.yaml",
+        "--users", "3", "--spawn-rate", "3", "--duration", "4", "--baseline-duration", "0",
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert report["proxy"]["load"]["requests"] > 0 and report["proxy"]["load"]["failures"] == 0
     assert "redis" in report["proxy"]["cpu_s"]
@@ -106,7 +97,7 @@ def test_a_template_whose_proxy_uses_redis_runs_against_a_local_redis(tmp_path: 
 
 @pytest.mark.e2e
 def test_rate_limited_scenario_caps_successes_at_the_quotas(tmp_path: Path) -> None:
-    result, report = bench(
+    result, report = run_bench_local(
         tmp_path, "--scenario", "rate-limited", "--rpm-limit", "15", "--users", "10", "--spawn-rate", "10",
         "--duration", "8",
     )  # fmt: skip
@@ -120,16 +111,16 @@ def test_rate_limited_scenario_caps_successes_at_the_quotas(tmp_path: Path) -> N
 
 
 def test_bad_flags_are_one_line_errors(tmp_path: Path) -> None:
-    result, _ = bench(tmp_path, "--users", "0")
+    result, _ = run_bench_local(tmp_path, "--users", "0")
     assert result.returncode == 2 and result.stderr.strip() == "--users: must be at least 1 (got 0)"
-    result, _ = bench(tmp_path, "--template", str(tmp_path / "missing.yaml"))
+    result, _ = run_bench_local(tmp_path, "--template", str(tmp_path / "missing.yaml"))
     assert result.returncode == 2 and "does not exist" in result.stderr
     for flags, message in (
         (("--rpm-limit", "0"), "--rpm-limit: must be at least 1 request per minute (got 0)"),
         (("--baseline-duration", "-5"), "--baseline-duration: must be 0 (skip) or more (got -5)"),
         (("--duration", "-1"), "--duration: must be at least 1 (got -1)"),
     ):
-        result, _ = bench(tmp_path, *flags)
+        result, _ = run_bench_local(tmp_path, *flags)
         assert (result.returncode, result.stderr.strip()) == (2, message), flags
     assert list(tmp_path.iterdir()) == []  # no empty run folder left behind
 
@@ -162,7 +153,7 @@ def test_help_shows_every_default() -> None:
 def test_a_file_that_is_not_a_proxy_template_is_one_line(tmp_path: Path, make: Any, message: str) -> None:
     (tmp_path / "spec.yaml").write_text((REPO_ROOT / "profiles" / "dev.yaml").read_text())
     (tmp_path / "list.yaml").write_text("- a\n- b\n")
-    result, _ = bench(tmp_path / "results", "--template", str(make(tmp_path)))
+    result, _ = run_bench_local(tmp_path / "results", "--template", str(make(tmp_path)))
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, result.stderr
 

@@ -11,12 +11,10 @@ only override) and the task volume (a temp dir instead of /rds-ca). Prisma's eng
 
 from __future__ import annotations
 
-import http.server
 import os
 import shutil
 import subprocess
 import sys
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +28,7 @@ from litellm_bench_cfn.stack.compute import MIGRATIONS_CONTAINER, PROXY_CONTAINE
 from litellm_bench_cfn.task_runtime import Resolver, container_launch
 
 from .conftest import BENCHMARK_TEMPLATE, require_modules
+from .loopback_http import LoopbackHttpServer, StubHandler
 from .postgres_server import PostgresServer, running_postgres
 
 require_modules("litellm", "litellm_proxy_extras", "psycopg")
@@ -49,25 +48,16 @@ def trust_store(postgres: PostgresServer) -> Iterator[dict[str, bytes]]:
     """A loopback stand-in for truststore.pki.rds.amazonaws.com: path -> body (404 for anything else)."""
     files: dict[str, bytes] = {}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(StubHandler):
         def do_GET(self) -> None:
             body = files.get(self.path)
             self.send_response(200 if body is not None else 404)
             self.end_headers()
             self.wfile.write(body or b"not found")
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    files["port"] = str(server.server_address[1]).encode()
-    try:
+    with LoopbackHttpServer(Handler) as server:
+        files["port"] = str(server.port).encode()
         yield files
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _resolver(postgres: PostgresServer) -> Resolver:

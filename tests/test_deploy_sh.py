@@ -11,11 +11,9 @@ botocore's Stubber (tests/test_aws_deploy.py).
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from litellm_bench_cfn.aws import deploy as ops
 from litellm_bench_cfn.cli import deploy as cli_deploy
 
 from .conftest import BENCHMARK_TEMPLATE, REPO_ROOT
+from .loopback_http import LoopbackHttpServer, StubHandler
 from .moto_server import MotoServer, moto_server  # noqa: F401
 
 DEPLOY = REPO_ROOT / "scripts" / "deploy.sh"
@@ -330,17 +329,11 @@ def test_delete_with_yes_and_missing_stack_is_a_no_op(env: dict[str, str]) -> No
 # ------------------------------------------------------------------ smoke
 
 
-class _Proxy(http.server.BaseHTTPRequestHandler):
+class _Proxy(StubHandler):
     key = "sk-s3cr3tvalue"
 
     def _send(self, code: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("x-litellm-overhead-duration-ms", "2.5")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(code, body, {"x-litellm-overhead-duration-ms": "2.5"})
 
     def do_GET(self) -> None:
         self._send(200, {"status": "healthy", "db": "connected"})
@@ -352,20 +345,11 @@ class _Proxy(http.server.BaseHTTPRequestHandler):
         else:
             self._send(200, {"model": request["model"], "choices": [{"message": {"content": "hi"}}]})
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
 
 @pytest.fixture
 def proxy_url() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LoopbackHttpServer(_Proxy) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ botocore's Stubber. moto runs no container: the harness run itself is played as 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,12 @@ from litellm_bench_cfn.cli import main
 from litellm_bench_cfn.harness.template import LOCUST_CONTAINER
 
 from .conftest import BENCHMARK_TEMPLATE, REPO_ROOT
+from .moto_in_process import (
+    FakeTime,
+    in_process_aws,  # noqa: F401 (the `aws` fixture)
+    outputs_stack,
+    register_task_definition,
+)
 
 TEMPLATES = REPO_ROOT / "templates"
 AUTOSCALING = ("AWS::ApplicationAutoScaling::ScalableTarget", "AWS::ApplicationAutoScaling::ScalingPolicy")
@@ -102,35 +107,6 @@ def test_profiles_for_real_use_keep_autoscaling(name: str) -> None:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    moto = pytest.importorskip("moto")
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "MOTO_ECS_SERVICE_RUNNING"):
-        monkeypatch.delenv(name, raising=False)
-    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
-    from moto.moto_api import state_manager
-    from moto.rds import models
-
-    # The same moto 5.2 fix tests/moto_server.py applies: Ref to a DBParameterGroup yields its name.
-    monkeypatch.setattr(models.DBParameterGroup, "physical_resource_id", property(lambda s: s.name), raising=False)
-    if not hasattr(NetworkInterface, "private_dns_name"):  # as in test_bench_aws
-        dns = property(lambda eni: f"ip-{eni.private_ip_address.replace('.', '-')}.ec2.internal")
-        monkeypatch.setattr(NetworkInterface, "private_dns_name", dns, raising=False)
-    state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})
-    try:
-        with moto.mock_aws():
-            yield
-    finally:
-        state_manager.unset_transition(model_name="ecs::task")
-
-
-@pytest.fixture
 def main_stack(aws: None) -> FleetRef:
     """The real benchmark template as a moto stack: its service wants 4 tasks, moto runs none."""
     cfn = boto3.client("cloudformation")
@@ -143,22 +119,6 @@ def make_whole(ref: FleetRef, healthy: int = 4) -> None:
     boto3.client("ecs").update_service(cluster=ref.cluster, service=ref.service, desiredCount=4)
     targets = [{"Id": f"10.0.11.{10 + i}", "Port": 4000} for i in range(healthy)]
     boto3.client("elbv2").register_targets(TargetGroupArn=ref.target_group, Targets=targets)
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-        self.on_sleep: Any = None
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        self.sleeps.append(seconds)
-        if self.on_sleep:
-            self.on_sleep(len(self.sleeps))
 
 
 def test_fleet_ref_reads_the_main_stacks_outputs(main_stack: FleetRef) -> None:
@@ -174,7 +134,7 @@ def test_a_short_fleet_is_counted_as_moto_reports_it(main_stack: FleetRef) -> No
 
 def test_the_wait_polls_until_the_fleet_is_whole(main_stack: FleetRef) -> None:
     fake, said = FakeTime(), []
-    fake.on_sleep = lambda n: make_whole(main_stack) if n == 3 else None
+    fake.on_sleep = lambda: make_whole(main_stack) if len(fake.sleeps) == 3 else None
     counts = wait_for_fleet(
         boto3.client("ecs"), boto3.client("elbv2"), main_stack, 600,
         say=said.append, clock=fake.clock, sleep=fake.sleep, poll_s=15,
@@ -239,24 +199,13 @@ def _harness_stack(main: FleetRef, upstream_ms: str | None = "95") -> None:
     vpc = ec2.describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.0.0.0/16"]}])["Vpcs"][0]["VpcId"]
     group = ec2.create_security_group(GroupName="locust", Description="locust", VpcId=vpc)["GroupId"]
 
-    def definition(family: str, container: str) -> str:
-        arn: str = ecs.register_task_definition(
-            family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="1024", memory="2048",
-            containerDefinitions=[{"name": container, "image": "locust", "essential": True, "memory": 2048}],
-        )["taskDefinition"]["taskDefinitionArn"]  # fmt: skip
-        return arn
-
     boto3.client("logs").create_log_group(logGroupName=f"/ecs/{HARNESS}")
     outputs = {
         "LocustSecurityGroup": group, "WebUiSecurityGroup": group, "LogGroupName": f"/ecs/{HARNESS}",
-        "LocustTaskDefinition": definition("locust", LOCUST_CONTAINER), "LocustWorkers": "2",
+        "LocustTaskDefinition": register_task_definition(ecs, "locust", LOCUST_CONTAINER), "LocustWorkers": "2",
         **({"UpstreamLatencyMs": upstream_ms} if upstream_ms is not None else {}),
     }  # fmt: skip
-    body = {
-        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {k: {"Value": v} for k, v in outputs.items()},
-    }
-    boto3.client("cloudformation").create_stack(StackName=HARNESS, TemplateBody=json.dumps(body))
+    outputs_stack(HARNESS, outputs)
 
 
 @pytest.fixture
@@ -309,7 +258,7 @@ def test_bench_aws_records_the_fleet_before_and_after_the_run(
         fake = FakeTime()
         finish = master_finishes(info, lines)
 
-        def during(_: int) -> None:
+        def during() -> None:
             finish()  # one target fails its health checks during the run
             boto3.client("elbv2").deregister_targets(
                 TargetGroupArn=main_stack.target_group, Targets=[{"Id": "10.0.11.10", "Port": 4000}]

@@ -18,13 +18,14 @@ import sys
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.benchproc import run_bench_local
 from tests.conftest import require_modules
+from tests.loopback_http import LoopbackHttpServer, StubHandler
 
 require_modules("locust", "tiktoken", "litellm")
 pytestmark = pytest.mark.e2e
@@ -50,12 +51,6 @@ def cl100k() -> Any:
     return tiktoken.get_encoding("cl100k_base")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 64
-
-
 class RecordingStub:
     """Records every request body; answers chat.completion JSON, or SSE chunks for stream: true."""
 
@@ -66,11 +61,8 @@ class RecordingStub:
         self.auth: set[str] = set()
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(StubHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
 
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -92,31 +84,21 @@ class RecordingStub:
                     self._chunk(b"data: [DONE]\n\n")
                     self._chunk(b"")
                     return
-                out = json.dumps(
-                    {
-                        "object": "chat.completion",
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}}],
-                    }
-                ).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(out)))
-                self.send_header("x-litellm-overhead-duration-ms", "2.5")
-                self.end_headers()
-                self.wfile.write(out)
+                completion = {
+                    "object": "chat.completion",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}}],
+                }
+                self.send_json(200, completion, {"x-litellm-overhead-duration-ms": "2.5"})
 
             def _chunk(self, data: bytes) -> None:
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
                 self.wfile.flush()
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.http = LoopbackHttpServer(Handler, request_queue_size=64)
+        self.url = self.http.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 @pytest.fixture
@@ -202,22 +184,10 @@ def test_load_has_the_published_shape_and_ttft_is_its_own_metric(tmp_path: Path,
     assert result["overhead"]["count"] == len(bodies)
 
 
-def bench_local(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    result = subprocess.run(
-        [sys.executable, "-m", "litellm_bench_cfn.cli", "bench", "local", "--results-dir", str(tmp_path), *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    found = sorted(tmp_path.glob("local-*/results.json"))
-    return result, json.loads(found[-1].read_text()) if found else {}
-
-
 @pytest.mark.parametrize("upstream", ["mock", "fake-endpoint"])
 def test_bench_local_high_throughput_reports_ttft_apart_from_the_requests(tmp_path: Path, upstream: str) -> None:
     """The real proxy from the benchmark template, 4 users at 1 req/s for 15 s, with each model behind it."""
-    result, report = bench_local(
+    result, report = run_bench_local(
         tmp_path, "--scenario", "high-throughput", "--upstream", upstream, "--users", "4", "--duration", "15"
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -242,6 +212,6 @@ def test_bench_local_high_throughput_reports_ttft_apart_from_the_requests(tmp_pa
 
 
 def test_upstream_flag_belongs_to_the_high_throughput_scenario(tmp_path: Path) -> None:
-    result, _ = bench_local(tmp_path, "--upstream", "mock")
+    result, _ = run_bench_local(tmp_path, "--upstream", "mock")
     assert result.returncode == 2
     assert result.stderr.strip() == "--upstream: only the high-throughput scenario takes it"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import subprocess
-from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -20,7 +19,7 @@ from litellm_bench_cfn.cli import main
 from litellm_bench_cfn.render import TEMPLATE_BODY_LIMIT
 
 from .conftest import REPO_ROOT
-from .moto_server import MotoServer, moto_server  # noqa: F401
+from .moto_server import moto_aws_env, moto_server  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 DEPLOY = REPO_ROOT / "scripts" / "deploy.sh"
@@ -58,24 +57,18 @@ def big(templates_dir: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def aws_env(moto_server: MotoServer) -> Iterator[dict[str, str]]:  # noqa: F811
-    env = moto_server.env()
-    patch = pytest.MonkeyPatch()
-    for key in [k for k in env if k.startswith("AWS_")]:
-        patch.setenv(key, env[key])
-    try:
-        yield env
-    finally:
-        patch.undo()
+def deploy_sh(
+    env: dict[str, str], stack: str, template: Path, *params: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """`deploy.sh deploy` of `template` as `stack` with `--param` for each of `params` (Key=Value)."""
+    argv = ["bash", str(DEPLOY), "deploy", "--stack-name", stack, "--template", str(template)]
+    argv += [arg for param in params for arg in ("--param", param)]
+    env = {**env, "POLL_SECONDS": "1", "AWS_CALL_TIMEOUT": "60"}
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_deploy_sh_creates_a_large_rendered_template_through_s3(aws_env: dict[str, str], big: Path) -> None:
-    done = subprocess.run(
-        ["bash", str(DEPLOY), "deploy", "--stack-name", "big-real", "--template", str(big),
-         "--param", "DesiredTaskCount=30", "--param", "MaxTaskCount=40"],
-        env={**aws_env, "POLL_SECONDS": "1", "AWS_CALL_TIMEOUT": "60"}, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    done = deploy_sh(aws_env, "big-real", big, "DesiredTaskCount=30", "MaxTaskCount=40", timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert f"template is {big.stat().st_size} bytes (> 51200): uploaded to s3://" in done.stdout
     assert "CREATE_COMPLETE" in done.stdout
@@ -84,11 +77,7 @@ def test_deploy_sh_creates_a_large_rendered_template_through_s3(aws_env: dict[st
 
 
 def test_deploy_sh_refuses_counts_the_rules_reject_before_any_upload(aws_env: dict[str, str], big: Path) -> None:
-    done = subprocess.run(
-        ["bash", str(DEPLOY), "deploy", "--stack-name", "big-bad", "--template", str(big),
-         "--param", "DesiredTaskCount=35", "--param", "MaxTaskCount=31"],
-        env={**aws_env, "POLL_SECONDS": "1", "AWS_CALL_TIMEOUT": "60"}, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    done = deploy_sh(aws_env, "big-bad", big, "DesiredTaskCount=35", "MaxTaskCount=31", timeout=120)
     assert done.returncode == 2
     assert "TaskCountRange: MaxTaskCount must be a whole number no smaller than DesiredTaskCount." in done.stderr
     assert "uploaded to s3://" not in done.stdout

@@ -21,10 +21,11 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from .loopback_http import LoopbackHttpServer, StubHandler
 
 pytestmark = pytest.mark.e2e  # starts real Locust processes
 
@@ -47,12 +48,6 @@ def _locust_cmd() -> list[str]:
 # ------------------------------------------------------------------------------------------
 # Stub LiteLLM proxy
 # ------------------------------------------------------------------------------------------
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 256  # the default (5) drops SYNs at 20+ users: 1 s retransmit stalls
 
 
 class Stub:
@@ -80,11 +75,8 @@ class Stub:
         self.last_auth: str | None = None
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(StubHandler):
             protocol_version = "HTTP/1.1"  # keep-alive
-
-            def log_message(self, *args) -> None:
-                pass
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -131,15 +123,12 @@ class Stub:
                 self.end_headers()
                 self.wfile.write(out)
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"  # no trailing slash, on purpose
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.http = LoopbackHttpServer(Handler, request_queue_size=256)  # 20+ users connect at once
+        self.port = self.http.port
+        self.url = self.http.url  # no trailing slash, on purpose
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from litellm_bench_cfn import proxy_config
-from litellm_bench_cfn.spec import BenchmarkSpec, SpecError, parse_spec_text
+from litellm_bench_cfn.spec import BenchmarkSpec
 from litellm_bench_cfn.stack.compute import migrations_script
 from litellm_bench_cfn.stack.monitoring import alarm_definitions
 from litellm_bench_cfn.stack.redis import litellm_router_settings
 
-from .conftest import render_dict
+from .conftest import errors_of, render_dict
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-aaaa-bbbb-cccc-123456789012"
 
@@ -46,12 +46,6 @@ def of_type(resources: dict[str, Any], kind: str) -> dict[str, Any]:
 def redis_resources() -> dict[str, Any]:
     spec = BenchmarkSpec.model_validate({"redis": {"enabled": True}})
     return render_dict(spec)["Resources"]
-
-
-def errors_of(text: str) -> list[str]:
-    with pytest.raises(SpecError) as caught:
-        parse_spec_text(text)
-    return caught.value.lines
 
 
 # 1. Safe rollouts ------------------------------------------------------------------------------
@@ -252,16 +246,6 @@ def test_no_subnet_maps_public_addresses(resources: dict[str, Any]) -> None:
     assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in of_type(resources, "AWS::EC2::Subnet").values())
 
 
-def test_a_weak_tls_policy_is_refused() -> None:
-    (line,) = errors_of("https: {ssl_policy: ELBSecurityPolicy-2016-08}")
-    assert line.startswith("https.ssl_policy: ELBSecurityPolicy-2016-08 allows pre-TLS 1.2 clients")
-
-
-def test_a_malformed_certificate_arn_is_refused() -> None:
-    (line,) = errors_of("https: {certificate_arn: my-cert}")
-    assert line.startswith("https.certificate_arn: 'my-cert' is not an ACM certificate ARN")
-
-
 def test_certificate_in_the_spec_becomes_the_parameter_default() -> None:
     template = render_dict(BenchmarkSpec.model_validate({"https": {"certificate_arn": CERT}}))
     assert template["Parameters"]["CertificateArn"]["Default"] == CERT
@@ -384,24 +368,46 @@ def test_healthy_hosts_threshold_follows_a_smaller_fixed_fleet() -> None:
     assert alarm(render_dict(spec)["Resources"], "HealthyHostsAlarm")["Threshold"] == 1
 
 
-def test_a_healthy_hosts_threshold_above_min_tasks_is_refused() -> None:
-    (line,) = errors_of("scaling: {enabled: true, min_tasks: 2}\nalarms: {min_healthy_hosts: 3}")
-    assert line.startswith("alarms.min_healthy_hosts: 3 is above scaling.min_tasks (2)")
-
-
-def test_a_healthy_hosts_threshold_above_the_fixed_fleet_is_refused() -> None:
-    (line,) = errors_of("tasks: {desired_count: 2}\nalarms: {min_healthy_hosts: 3}")
-    assert line.startswith("alarms.min_healthy_hosts: 3 is above tasks.desired_count (2)")
-
-
-def test_a_connections_alarm_below_the_pools_is_refused() -> None:
-    (line,) = errors_of("alarms: {db_connections_fraction: 0.5}\nscaling: {enabled: true}")
-    assert line.startswith("alarms.db_connections_fraction: 0.5 x max_connections (500) is below the 440")
-
-
-def test_a_connections_alarm_below_a_fixed_fleets_pools_is_refused() -> None:
-    (line,) = errors_of("alarms: {db_connections_fraction: 0.5}")
-    assert line.startswith("alarms.db_connections_fraction: 0.5 x max_connections (500) is below the 448")
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        # 2. TLS
+        pytest.param(
+            "https: {ssl_policy: ELBSecurityPolicy-2016-08}",
+            "https.ssl_policy: ELBSecurityPolicy-2016-08 allows pre-TLS 1.2 clients",
+            id="a_weak_tls_policy",
+        ),
+        pytest.param(
+            "https: {certificate_arn: my-cert}",
+            "https.certificate_arn: 'my-cert' is not an ACM certificate ARN",
+            id="a_malformed_certificate_arn",
+        ),
+        # 4. alarms that normal operation would breach
+        pytest.param(
+            "scaling: {enabled: true, min_tasks: 2}\nalarms: {min_healthy_hosts: 3}",
+            "alarms.min_healthy_hosts: 3 is above scaling.min_tasks (2)",
+            id="a_healthy_hosts_threshold_above_min_tasks",
+        ),
+        pytest.param(
+            "tasks: {desired_count: 2}\nalarms: {min_healthy_hosts: 3}",
+            "alarms.min_healthy_hosts: 3 is above tasks.desired_count (2)",
+            id="a_healthy_hosts_threshold_above_the_fixed_fleet",
+        ),
+        pytest.param(
+            "alarms: {db_connections_fraction: 0.5}\nscaling: {enabled: true}",
+            "alarms.db_connections_fraction: 0.5 x max_connections (500) is below the 440",
+            id="a_connections_alarm_below_the_pools",
+        ),
+        pytest.param(
+            "alarms: {db_connections_fraction: 0.5}",
+            "alarms.db_connections_fraction: 0.5 x max_connections (500) is below the 448",
+            id="a_connections_alarm_below_a_fixed_fleets_pools",
+        ),
+    ],
+)
+def test_a_setting_that_would_break_operations_is_refused_in_one_line(text: str, start: str) -> None:
+    (line,) = errors_of(text)
+    assert line.startswith(start), line
 
 
 # 5. Data safety --------------------------------------------------------------------------------

@@ -148,15 +148,6 @@ SECURITY_DRIFTS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
 }
 
 
-@pytest.mark.parametrize("drift", sorted(SECURITY_DRIFTS))
-def test_security_rules_fail_a_drifted_template(drift: str, benchmark: dict[str, Any], tmp_path: Path) -> None:
-    rule, change = SECURITY_DRIFTS[drift]
-    drifted = copy.deepcopy(benchmark)
-    change(drifted)
-    code, output = guard(ALL_RULES, write(tmp_path, drifted))
-    assert code != 0 and f"security.guard/{rule}" in output, output
-
-
 COMPLIANCE_DRIFTS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
     "2 vCPU tasks": ("task_size_is_the_guides", lambda t: t["Parameters"]["TaskCpu"].update(Default=2048)),
     "4 GB tasks": ("task_size_is_the_guides", lambda t: t["Parameters"]["TaskMemory"].update(Default=4096)),
@@ -181,13 +172,32 @@ COMPLIANCE_DRIFTS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
 }
 
 
-@pytest.mark.parametrize("drift", sorted(COMPLIANCE_DRIFTS))
-def test_compliance_rules_fail_a_drifted_benchmark(drift: str, benchmark: dict[str, Any], tmp_path: Path) -> None:
-    rule, change = COMPLIANCE_DRIFTS[drift]
+def drifts(rules: Path, rule_file: str, table: dict[str, tuple[str, Callable[[dict[str, Any]], None]]]) -> list[Any]:
+    """One case per drift: the rule set to run, the rule that must fail (rule_file/rule), the change."""
+    return [
+        pytest.param(rules, f"{rule_file}/{rule}", change, id=f"{rule_file}: {name}")
+        for name, (rule, change) in sorted(table.items())
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rules", "failing_rule", "change"),
+    [
+        *drifts(ALL_RULES, "security.guard", SECURITY_DRIFTS),
+        *drifts(BENCHMARK_RULES, "compliance.guard", COMPLIANCE_DRIFTS),
+    ],
+)
+def test_the_rules_fail_a_drifted_benchmark(
+    rules: Path,
+    failing_rule: str,
+    change: Callable[[dict[str, Any]], None],
+    benchmark: dict[str, Any],
+    tmp_path: Path,
+) -> None:
     drifted = copy.deepcopy(benchmark)
     change(drifted)
-    code, output = guard(BENCHMARK_RULES, write(tmp_path, drifted))
-    assert code != 0 and f"compliance.guard/{rule}" in output, output
+    code, output = guard(rules, write(tmp_path, drifted))
+    assert code != 0 and failing_rule in output, output
 
 
 def skipped_ids(template: dict[str, Any]) -> dict[str, list[str]]:

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from litellm_bench_cfn.spec import BenchmarkSpec, SpecError, parse_spec_text
+from litellm_bench_cfn.spec import BenchmarkSpec, parse_spec_text
 
-
-def errors_of(text: str) -> list[str]:
-    with pytest.raises(SpecError) as caught:
-        parse_spec_text(text)
-    return caught.value.lines
+from .conftest import errors_of
 
 
 def test_defaults_are_the_published_benchmark() -> None:
@@ -55,29 +51,68 @@ def test_unknown_key_is_an_error() -> None:
     assert errors_of("tasks: {cpus: 4}") == ["tasks.cpus: unknown key; check the spelling against the spec reference"]
 
 
-def test_wrong_type_is_one_line() -> None:
-    (line,) = errors_of("database: {allocated_storage_gib: lots}")
-    assert line.startswith("database.allocated_storage_gib: Input should be a valid integer")
-    assert "'lots'" in line
+# Spec text that breaks one rule: its one error line starts with the field and the problem, and names these too.
+ONE_LINE_ERRORS = [
+    pytest.param(
+        "database: {allocated_storage_gib: lots}",
+        "database.allocated_storage_gib: Input should be a valid integer",
+        ["'lots'"],
+        id="wrong_type_is_one_line",
+    ),
+    pytest.param("tasks: {cpu: 3000}", "tasks.cpu: 3000 is not allowed", ["4096"], id="cpu_not_a_fargate_value"),
+    pytest.param(
+        "litellm: {database_connection_pool_limit: 50}\nscaling: {enabled: true}",
+        "litellm.database_connection_pool_limit: 10 max tasks x 4 workers x 50 = 2000",
+        ["use at most 11"],
+        id="pool_budget_over_max_connections",
+    ),
+    pytest.param(
+        "litellm: {database_connection_pool_limit: 50}",
+        "litellm.database_connection_pool_limit: 8 tasks (a rolling deployment runs 200% of 4) x 4 workers x 50 = 1600",
+        ["use at most 14"],
+        id="pool_budget_of_a_fixed_fleet_counts_a_rolling_deployment",
+    ),
+    pytest.param(
+        "litellm: {workers: 64}\nscaling: {enabled: true, max_tasks: 10}\ndatabase: {max_connections: 300}",
+        "database.max_connections: 10 max tasks x 64 workers need at least one connection each",
+        [],
+        id="workers_that_cannot_get_one_connection_each",
+    ),
+    pytest.param(
+        "network: {vpc_cidr: 10.0.0.1/16}",
+        "network.vpc_cidr: 10.0.0.1/16 has host bits set",
+        [],
+        id="host_bits_set_in_cidr",
+    ),
+    pytest.param(
+        "database: {instance_class: db.x9.huge}",
+        "database.instance_class: 'db.x9.huge' is not a known class; choose one of",
+        [],
+        id="unknown_db_class",
+    ),
+    pytest.param(
+        "database: {instance_class: db.t3.micro, max_connections: 500, reserved_connections: 10}",
+        "database.max_connections: 500 is more than db.t3.micro (1 GiB) can hold (~112)",
+        [],
+        id="max_connections_too_many_for_a_small_class",
+    ),
+    pytest.param(
+        "tasks: {desired_count: 12}\nscaling: {enabled: true}",
+        "tasks.desired_count: 12 is outside the autoscaling range 2-10",
+        [],
+        id="desired_count_outside_scaling_range",
+    ),
+    pytest.param(
+        "litellm: {log_level: DEBUG}", "litellm.log_level: 'DEBUG' is not allowed", [], id="debug_log_level_is_refused"
+    ),
+]
 
 
-def test_cpu_not_a_fargate_value() -> None:
-    (line,) = errors_of("tasks: {cpu: 3000}")
-    assert line.startswith("tasks.cpu: 3000 is not allowed") and "4096" in line
-
-
-def test_pool_budget_over_max_connections() -> None:
-    (line,) = errors_of("litellm: {database_connection_pool_limit: 50}\nscaling: {enabled: true}")
-    assert line.startswith("litellm.database_connection_pool_limit: 10 max tasks x 4 workers x 50 = 2000")
-    assert "use at most 11" in line
-
-
-def test_pool_budget_of_a_fixed_fleet_counts_a_rolling_deployment() -> None:
-    (line,) = errors_of("litellm: {database_connection_pool_limit: 50}")
-    assert line.startswith(
-        "litellm.database_connection_pool_limit: 8 tasks (a rolling deployment runs 200% of 4) x 4 workers x 50 = 1600"
-    )
-    assert "use at most 14" in line
+@pytest.mark.parametrize(("text", "start", "also_named"), ONE_LINE_ERRORS)
+def test_a_broken_rule_is_one_error_line(text: str, start: str, also_named: list[str]) -> None:
+    (line,) = errors_of(text)
+    assert line.startswith(start), line
+    assert all(part in line for part in also_named), line
 
 
 def test_derived_pool_limit_fits_the_budget() -> None:
@@ -93,13 +128,6 @@ def test_derived_pool_limit_of_a_fixed_fleet_is_sized_for_its_real_task_count() 
     assert 2 * spec.tasks.desired_count * spec.litellm.workers * spec.pool_limit <= spec.db_connection_budget
 
 
-def test_workers_that_cannot_get_one_connection_each() -> None:
-    (line,) = errors_of(
-        "litellm: {workers: 64}\nscaling: {enabled: true, max_tasks: 10}\ndatabase: {max_connections: 300}"
-    )
-    assert line.startswith("database.max_connections: 10 max tasks x 64 workers need at least one connection each")
-
-
 def test_overlapping_subnets() -> None:
     lines = errors_of("network: {private_subnets: [10.0.1.128/25, 10.0.12.0/24]}")
     assert lines == [
@@ -111,11 +139,6 @@ def test_overlapping_subnets() -> None:
 def test_subnet_outside_vpc() -> None:
     (line,) = errors_of("network: {public_subnets: [10.1.1.0/24, 10.0.2.0/24]}")
     assert line == "network.public_subnets.0: 10.1.1.0/24 is not inside the VPC 10.0.0.0/16; pick a range within it"
-
-
-def test_host_bits_set_in_cidr() -> None:
-    (line,) = errors_of("network: {vpc_cidr: 10.0.0.1/16}")
-    assert line.startswith("network.vpc_cidr: 10.0.0.1/16 has host bits set")
 
 
 @pytest.mark.parametrize(
@@ -148,21 +171,6 @@ def test_gp3_provisioned_at_400_gib_is_valid() -> None:
     assert spec.database.iops == 12000
 
 
-def test_unknown_db_class() -> None:
-    (line,) = errors_of("database: {instance_class: db.x9.huge}")
-    assert line.startswith("database.instance_class: 'db.x9.huge' is not a known class; choose one of")
-
-
-def test_max_connections_too_many_for_a_small_class() -> None:
-    (line,) = errors_of("database: {instance_class: db.t3.micro, max_connections: 500, reserved_connections: 10}")
-    assert line.startswith("database.max_connections: 500 is more than db.t3.micro (1 GiB) can hold (~112)")
-
-
-def test_desired_count_outside_scaling_range() -> None:
-    (line,) = errors_of("tasks: {desired_count: 12}\nscaling: {enabled: true}")
-    assert line.startswith("tasks.desired_count: 12 is outside the autoscaling range 2-10")
-
-
 def test_min_above_max() -> None:
     (line,) = errors_of("scaling: {enabled: true, min_tasks: 5, max_tasks: 3}\ntasks: {desired_count: 4}")
     assert line == "scaling.min_tasks: 5 is above scaling.max_tasks (3); lower it"
@@ -190,11 +198,6 @@ def test_log_retention_must_be_a_cloudwatch_value() -> None:
     assert errors_of("observability: {log_retention_days: 10}") == [
         "observability.log_retention_days: 10 is not a CloudWatch Logs retention; try 7"
     ]
-
-
-def test_debug_log_level_is_refused() -> None:
-    (line,) = errors_of("litellm: {log_level: DEBUG}")
-    assert line.startswith("litellm.log_level: 'DEBUG' is not allowed")
 
 
 def test_several_problems_are_all_reported() -> None:

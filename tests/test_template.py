@@ -87,23 +87,19 @@ def ingress_rules(resources: dict[str, Any], group: str) -> list[dict[str, Any]]
     ]
 
 
-def test_db_accepts_5432_only_from_the_task_security_group(resources: dict[str, Any]) -> None:
-    (rule,) = ingress_rules(resources, "DatabaseSecurityGroup")
-    assert (rule["FromPort"], rule["ToPort"], rule["SourceSecurityGroupId"]) == (
-        5432,
-        5432,
-        group_id("TaskSecurityGroup"),
-    )
-    assert "SecurityGroupIngress" not in resources["DatabaseSecurityGroup"]["Properties"]
-
-
-def test_tasks_accept_the_proxy_port_only_from_the_load_balancer(resources: dict[str, Any]) -> None:
-    (rule,) = ingress_rules(resources, "TaskSecurityGroup")
-    assert (rule["FromPort"], rule["ToPort"], rule["SourceSecurityGroupId"]) == (
-        4000,
-        4000,
-        group_id("LoadBalancerSecurityGroup"),
-    )
+@pytest.mark.parametrize(
+    ("group", "port", "source"),
+    [
+        pytest.param("DatabaseSecurityGroup", 5432, "TaskSecurityGroup", id="db_accepts_5432_only_from_the_tasks"),
+        pytest.param("TaskSecurityGroup", 4000, "LoadBalancerSecurityGroup", id="tasks_accept_4000_only_from_the_alb"),
+    ],
+)
+def test_a_group_accepts_its_port_only_from_the_group_in_front(
+    resources: dict[str, Any], group: str, port: int, source: str
+) -> None:
+    (rule,) = ingress_rules(resources, group)
+    assert (rule["FromPort"], rule["ToPort"], rule["SourceSecurityGroupId"]) == (port, port, group_id(source))
+    assert "SecurityGroupIngress" not in resources[group]["Properties"]  # no inline rule beside the one above
 
 
 def test_load_balancer_accepts_http_from_the_allowed_cidr_parameter(resources: dict[str, Any]) -> None:

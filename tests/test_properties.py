@@ -34,6 +34,7 @@ from litellm_bench_cfn.aws.param_rules import check_parameters
 from litellm_bench_cfn.cli import main
 from litellm_bench_cfn.harness.scripts import HarnessSources
 from litellm_bench_cfn.harness.template import build_harness_template
+from litellm_bench_cfn.profiles import load_profiles
 from litellm_bench_cfn.proxy_config import CONFIG_ENV
 from litellm_bench_cfn.render import to_yaml
 from litellm_bench_cfn.spec import spec_to_json
@@ -96,11 +97,51 @@ def consistency_problems(spec_data: Spec, text: str) -> list[str]:
         problems.append("execution role reads secrets by wildcard")
     if LEAKED_KEY.search(text):
         problems.append(f"literal key in the template: {LEAKED_KEY.search(text)}")
+    problems += connection_budget_problems(spec_data, template)
     return problems
+
+
+def connection_budget_problems(spec_data: Spec, template: dict[str, Any]) -> list[str]:
+    """The proxies' DB pools, read from the template, fit max_connections at the most tasks that can run
+    at once: the largest DesiredTaskCount the template takes, times the rolling deployment's
+    MaximumPercent (ECS starts the replacements before it stops the old tasks, at any scale)."""
+    proxy = next(c for c in containers(template) if any(e["Name"] == CONFIG_ENV for e in c.get("Environment", [])))
+    environment = {e["Name"]: e["Value"] for e in proxy["Environment"]}
+    general = yaml.safe_load(environment[CONFIG_ENV]).get("general_settings", {})
+    pool, workers = general.get("database_connection_pool_limit"), environment["NUM_WORKERS"]
+    if isinstance(workers, dict):  # a Ref to the console's parameter: the most it takes
+        workers = template["Parameters"][workers["Ref"]]["MaxValue"]
+    workers = int(workers)
+    database = spec_data.get("database", {})
+    if pool is None or spec_data.get("high_throughput", {}).get("pgbouncer"):
+        return []  # PgBouncer caps each task's connections: the spec rule checks that budget
+    resources = template["Resources"]
+    max_connections = int(resources["DatabaseParameterGroup"]["Properties"]["Parameters"]["max_connections"])
+    service = resources["ProxyService"]["Properties"]
+    at_once = (
+        int(template["Parameters"]["DesiredTaskCount"]["MaxValue"])
+        * service["DeploymentConfiguration"]["MaximumPercent"]
+        // 100
+    )
+    if "MaxTaskCount" in template["Parameters"]:
+        at_once = max(at_once, int(template["Parameters"]["MaxTaskCount"]["MaxValue"]) * service[
+            "DeploymentConfiguration"]["MaximumPercent"] // 100)  # fmt: skip
+    needed = pool * workers * at_once + int(database.get("reserved_connections", 50))
+    if needed > max_connections:
+        return [f"{at_once} tasks x {workers} workers x pool {pool} + reserved = {needed} > max_connections "
+                f"{max_connections}"]  # fmt: skip
+    return []
 
 
 def lint_problems(text: str) -> list[str]:
     return [f"{m.rule.id} {m.message} (line {m.linenumber})" for m in lint(text, config=LINT)]
+
+
+def test_the_shipped_profiles_pools_fit_the_database_during_a_deployment_at_full_scale() -> None:
+    for profile in load_profiles(REPO_ROOT / "profiles"):
+        data = yaml.safe_load(profile.source.read_text()) if profile.source else {}
+        text = to_yaml(build_template(profile.spec))
+        assert connection_budget_problems(data, yaml.safe_load(text)) == [], profile.source
 
 
 @settings(max_examples=example_count(20))

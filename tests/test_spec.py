@@ -62,9 +62,10 @@ ONE_LINE_ERRORS = [
     pytest.param("tasks: {cpu: 3000}", "tasks.cpu: 3000 is not allowed", ["4096"], id="cpu_not_a_fargate_value"),
     pytest.param(
         "litellm: {database_connection_pool_limit: 50}\nscaling: {enabled: true}",
-        "litellm.database_connection_pool_limit: 10 max tasks x 4 workers x 50 = 2000",
-        ["use at most 11"],
-        id="pool_budget_over_max_connections",
+        "litellm.database_connection_pool_limit: 20 tasks (a rolling deployment runs 200% of scaling.max_tasks 10) "
+        "x 4 workers x 50 = 4000",
+        ["use at most 5"],
+        id="pool_budget_over_max_connections_counts_a_rolling_deployment_at_the_maximum",
     ),
     pytest.param(
         "litellm: {database_connection_pool_limit: 50}",
@@ -74,7 +75,8 @@ ONE_LINE_ERRORS = [
     ),
     pytest.param(
         "litellm: {workers: 64}\nscaling: {enabled: true, max_tasks: 10}\ndatabase: {max_connections: 300}",
-        "database.max_connections: 10 max tasks x 64 workers need at least one connection each",
+        "database.max_connections: 20 tasks (a rolling deployment runs 200% of scaling.max_tasks 10) x 64 workers "
+        "need at least one connection each",
         [],
         id="workers_that_cannot_get_one_connection_each",
     ),
@@ -117,8 +119,8 @@ def test_a_broken_rule_is_one_error_line(text: str, start: str, also_named: list
 
 def test_derived_pool_limit_fits_the_budget() -> None:
     spec = BenchmarkSpec.model_validate({"scaling": {"enabled": True}})
-    assert spec.pool_limit == (500 - 50) // (10 * 4)
-    assert spec.scaling.max_tasks * spec.litellm.workers * spec.pool_limit <= spec.db_connection_budget
+    assert spec.pool_limit == (500 - 50) // (2 * 10 * 4)  # 10 tasks at most, twice over while a deployment rolls
+    assert 2 * spec.scaling.max_tasks * spec.litellm.workers * spec.pool_limit <= spec.db_connection_budget
 
 
 def test_derived_pool_limit_of_a_fixed_fleet_is_sized_for_its_real_task_count() -> None:

@@ -8,7 +8,7 @@ guide), the output is a validated BenchmarkSpec and what it costs. The rules, in
   fewer than 2 (two AZs); autoscaling may double that for bursts;
 - the database by the guide's guidance (4-8 vCPU for 1-2K RPS: see db_vcpu_for) on the
   benchmark's memory-optimised family, with max_connections for every worker's
-  pool at the largest fleet.
+  pool at the largest fleet, twice over while a rolling deployment replaces it.
 
 A vCPU here is not a Fargate vCPU: `calibration` is Fargate RPS per vCPU / local RPS per vCPU,
 1.0 until you measured both (see README, "Capacity and sizing").
@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from . import catalog
 from .cost import estimate
-from .spec import BenchmarkSpec, SpecError, format_validation_error
+from .spec import ROLLING_MAXIMUM_PERCENT, BenchmarkSpec, SpecError, format_validation_error
 
 
 def db_vcpu_for(target_rps: float) -> int:
@@ -104,7 +104,8 @@ def size_for(
             f"{target_rps:g} req/s needs {tasks} tasks of {workers} vCPU, above the {MAX_TASKS} a spec allows; "
             "use --task-cpu 8192 or 16384"
         )
-    connections = max_tasks * workers * MIN_POOL_PER_WORKER + RESERVED_CONNECTIONS
+    at_once = max_tasks * ROLLING_MAXIMUM_PERCENT // 100  # a rolling deployment at the maximum
+    connections = at_once * workers * MIN_POOL_PER_WORKER + RESERVED_CONNECTIONS
     db_class = _db_class(db_vcpu_for(target_rps), connections)
     ceiling = catalog.DB_INSTANCE_CLASSES[db_class].default_max_connections
     max_connections = min(ceiling, max(500, math.ceil(connections * 1.1)))
@@ -173,7 +174,8 @@ def describe(plan: SizingPlan) -> list[str]:
         f"{s.litellm.workers} workers each; autoscaling {s.scaling.min_tasks}-{s.scaling.max_tasks} on CPU "
         f"{s.scaling.cpu_target_percent:g} %: serves {plan.fleet_rps_at_target_cpu:.0f} req/s at that CPU",
         f"database: {s.database.instance_class} ({s.database.instance.vcpu} vCPU), max_connections "
-        f"{s.database.max_connections}, pool {s.pool_limit} per worker at {s.scaling.max_tasks} tasks",
+        f"{s.database.max_connections}, pool {s.pool_limit} per worker at {s.pool_tasks} tasks "
+        f"({s.scaling.max_tasks} and a rolling deployment's replacements)",
         f"cost: ${plan.hourly_usd:.2f}/hour in {plan.region}, ${plan.usd_per_million_requests:.3f} per million "
         f"requests at {plan.target_rps:g} req/s (list prices; `litellm-bench-cfn cost` for the breakdown)",
     ]

@@ -478,12 +478,10 @@ class BenchmarkSpec(_Model):
 
     @property
     def pool_tasks(self) -> int:
-        """Tasks whose DB pools must fit the budget at once: scaling.max_tasks with autoscaling; a fixed
-        fleet with the rolling deployment's surge, since it starts replacements before it stops the old
-        tasks."""
-        if self.scaling.enabled:
-            return self.scaling.max_tasks
-        return self.tasks.desired_count * self.rolling_maximum_percent // 100
+        """Tasks whose DB pools must fit the budget at once: the most tasks (scaling.max_tasks, or the
+        fixed fleet) plus the rolling deployment's surge, since ECS starts the replacements before it
+        stops the old tasks, at the autoscaling maximum too."""
+        return self.max_tasks_in_deployment
 
     @property
     def min_healthy_hosts(self) -> int:
@@ -651,11 +649,8 @@ def _db_storage(spec: BenchmarkSpec) -> Iterable[Violation]:
 def _db_connection_budget(spec: BenchmarkSpec) -> Iterable[Violation]:
     db, workers, max_tasks = spec.database, spec.litellm.workers, spec.pool_tasks
     sized_for = "scaling.max_tasks" if spec.scaling.enabled else "tasks.desired_count"
-    tasks = (
-        f"{max_tasks} max tasks"
-        if spec.scaling.enabled
-        else f"{max_tasks} tasks (a rolling deployment runs {ROLLING_MAXIMUM_PERCENT}% of {spec.tasks.desired_count})"
-    )
+    of = f"scaling.max_tasks {spec.most_tasks}" if spec.scaling.enabled else str(spec.most_tasks)
+    tasks = f"{max_tasks} tasks (a rolling deployment runs {spec.rolling_maximum_percent}% of {of})"
     if db.reserved_connections >= db.max_connections:
         yield "database.reserved_connections", "must be below database.max_connections"
         return

@@ -350,3 +350,20 @@ def test_every_local_mode_takes_a_variant_on_another_release(mode: str, tmp_path
     assert done.stderr.splitlines()[-1].endswith("argument --variant: LiteLLM version 'x.y' is not a release number "
                                                  "such as 1.110.2")  # fmt: skip
     assert not list(tmp_path.iterdir())  # nothing started, no run folder
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--growth", "1"], "argument --growth: must be above 1 (got 1)"),
+        (["--step-duration", "0"], "argument --step-duration: must be at least 1 (got 0)"),
+        (["--confirm", "-1"], "argument --confirm: must be at least 0 (got -1)"),
+        (["--repeat", "two"], "argument --repeat: 'two' is not a number"),
+        (["--template", "no-such.yaml"], "--template: no-such.yaml does not exist"),
+    ],
+)
+def test_sweep_refuses_bad_input_in_one_line_and_starts_nothing(args: list[str], fragment: str, tmp_path: Path) -> None:
+    done = _cli("bench", "sweep", *args, "--results-dir", str(tmp_path / "results"))
+    assert done.returncode == 2
+    assert fragment in done.stderr.splitlines()[-1], done.stderr
+    assert not (tmp_path / "results").exists() or not list((tmp_path / "results").iterdir())

@@ -5,13 +5,15 @@ the latency lets them. Capacity needs arrivals that do not wait (loadtest/open_l
 FastHttpUser with one greenlet per arrival): past the proxy's capacity its queue grows, latency
 climbs and requests time out, instead of the load quietly shrinking.
 
-One stack (fake endpoint + proxy from the template) serves every step. For each offered rate the
-step records served RPS, latency, the overhead header, the proxy's CPU per request and the
+Each sweep (`--repeat N` runs N) gets a stack of its own: the fake endpoint and the proxy started
+from the template. For each offered rate the step records served RPS, latency, the overhead header, the proxy's CPU per request and the
 generator's own lag. A step *holds* when nothing failed, the served rate kept up with the offer
 and p95 stayed under the bound; the knee is the highest rate held with every lower step held
 too. A coarse ramp finds the bracket, then bisection narrows it to `resolution`.
 
-Three things keep one sweep's knee close to the next one's:
+Four things keep one sweep's knee close to the next one's:
+- a fresh proxy per sweep: a proxy that went past its knee stays slower (its CPU per request grew
+  by ~18 % in the sweep after, here), so repeats on one proxy drift instead of repeating;
 - a warm-up step (discarded) first: the proxy's first requests after boot run slow (p99 ~1 s here);
 - after every step the sweep waits until the proxy is idle: past the knee the proxy goes on serving
   requests whose client gave up (30 s timeout) for tens of seconds, and a step started in that
@@ -94,6 +96,9 @@ class SweepRun:
     steps: list[StepResult]
     knee_rps: float | None
     generator_bound: bool
+    warmup: StepResult | None = None
+    """The discarded first step on this run's fresh proxy."""
+    boot_s: float | None = None
 
     @property
     def knee_is_lower_bound(self) -> bool:
@@ -106,7 +111,6 @@ class SweepReport:
     machine: dict[str, Any]
     options: dict[str, Any]
     runs: list[SweepRun]
-    warmup: StepResult | None = None
     partial: str | None = None
     """Why the sweep stopped early (a stop signal); None if it ran to its end."""
 
@@ -302,43 +306,47 @@ def _step_line(step: StepResult) -> str:
 
 
 def run_sweep(options: SweepOptions, say: Callable[[str], None] = print) -> SweepReport:
+    """`options.repeats` sweeps, each on a stack of its own: repeats are independent runs, as a user
+    re-running the command gets (one proxy that served a sweep is not the proxy that starts one:
+    docs/performance.md measured its CPU per request grow by a sixth after a sweep past the knee)."""
     template = load_template(options.template)
     options.workdir.mkdir(parents=True, exist_ok=True)
     report = SweepReport(machine=machine_facts(), options=_options_record(options), runs=[])
-    say(
-        f"starting the fake OpenAI endpoint and the LiteLLM proxy from {options.template} ({options.workers} worker(s))"
-    )
     steps: list[StepResult] = []
     try:
-        with running_stack(template, options.workdir, workers=options.workers, variant=options.variant) as stack:
-            say(
-                f"proxy ready in {stack.boot_seconds:.1f}s; open-loop steps of {options.step_s}s, "
-                f"p95 bound {options.p95_ms:g} ms"
-            )
+        for repeat in range(options.repeats):
+            label = f"sweep {repeat + 1}/{options.repeats}"
+            say(f"{label}: starting the fake OpenAI endpoint and the LiteLLM proxy from {options.template} "
+                f"({options.workers} worker(s))")  # fmt: skip
+            stack_dir = options.workdir / f"stack{repeat + 1}"
+            with running_stack(template, stack_dir, workers=options.workers, variant=options.variant) as stack:
+                say(
+                    f"proxy ready in {stack.boot_seconds:.1f}s; open-loop steps of {options.step_s}s, "
+                    f"p95 bound {options.p95_ms:g} ms"
+                )
 
-            def settled(step: StepResult) -> StepResult:
-                step.settle_s = wait_until_idle(lambda: cpu_seconds(stack.proxy.pid))
-                if step.settle_s is None:
-                    say(f"  warning: the proxy was still busy {SETTLE_TIMEOUT_S:.0f}s after the step")
-                elif step.settle_s > 5:
-                    say(f"  (the proxy served the step's backlog for {step.settle_s:.0f}s more before going idle)")
-                return step
+                def settled(step: StepResult, stack: RunningStack = stack) -> StepResult:
+                    step.settle_s = wait_until_idle(lambda: cpu_seconds(stack.proxy.pid))
+                    if step.settle_s is None:
+                        say(f"  warning: the proxy was still busy {SETTLE_TIMEOUT_S:.0f}s after the step")
+                    elif step.settle_s > 5:
+                        say(f"  (the proxy served the step's backlog for {step.settle_s:.0f}s more before going idle)")
+                    return step
 
-            say(f"warm-up: {options.start_rps:g} req/s for {WARMUP_S}s (not counted)")
-            report.warmup = settled(run_step(stack, options.start_rps, options, name="warmup", seconds=WARMUP_S))
-            for repeat in range(options.repeats):
-                label = f"sweep {repeat + 1}/{options.repeats}"
-
-                def measure(rate: float, attempt: int, repeat: int = repeat) -> StepResult:
+                def measure(rate: float, attempt: int, repeat: int = repeat, stack: RunningStack = stack) -> StepResult:
                     step = settled(run_step(stack, rate, options, name=f"sweep{repeat + 1}-{rate:g}-{attempt}"))
                     steps.append(step)
                     return step
 
+                say(f"{label}: warm-up, {options.start_rps:g} req/s for {WARMUP_S}s (not counted)")
+                warmup = settled(
+                    run_step(stack, options.start_rps, options, name=f"sweep{repeat + 1}-warmup", seconds=WARMUP_S)
+                )
                 sweep_steps(options, measure, say, label)
-                report.runs.append(_run_of(steps))
-                steps.clear()  # the partial sweep an interruption keeps
-                knee = report.runs[-1].knee_rps
-                say(f"sweep {repeat + 1}: knee {knee if knee is not None else 'not found'} req/s")
+            report.runs.append(_run_of(steps, warmup, stack.boot_seconds))
+            steps.clear()  # the partial sweep an interruption keeps
+            knee = report.runs[-1].knee_rps
+            say(f"sweep {repeat + 1}: knee {knee if knee is not None else 'not found'} req/s")
     except Interrupted as exc:
         if steps:
             report.runs.append(_run_of(steps))
@@ -347,9 +355,15 @@ def run_sweep(options: SweepOptions, say: Callable[[str], None] = print) -> Swee
     return report
 
 
-def _run_of(steps: list[StepResult]) -> SweepRun:
+def _run_of(steps: list[StepResult], warmup: StepResult | None = None, boot_s: float | None = None) -> SweepRun:
     ordered = sorted(steps, key=lambda s: (s.offered_rps, s.attempt))
-    return SweepRun(steps=ordered, knee_rps=knee_of(steps), generator_bound=any(s.generator_bound for s in steps))
+    return SweepRun(
+        steps=ordered,
+        knee_rps=knee_of(steps),
+        generator_bound=any(s.generator_bound for s in steps),
+        warmup=warmup,
+        boot_s=boot_s,
+    )
 
 
 def _options_record(options: SweepOptions) -> dict[str, Any]:

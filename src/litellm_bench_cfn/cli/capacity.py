@@ -22,8 +22,6 @@ def cmd_bench_sweep(args: argparse.Namespace) -> int:
     handle_stop_signals()
     try:
         template = existing_template(args.template)
-        if args.growth <= 1:
-            raise ValueError(f"--growth: must be above 1 (got {args.growth:g})")
         workdir = new_run_dir(args, "sweep")  # its own folder, even when two sweeps start in one second
     except ValueError as exc:
         warn(str(exc))
@@ -112,7 +110,7 @@ def register_sweep(bench_modes: Any) -> None:
     sweep.add_argument("--workers", type=number(int, 1, True), default=defaults.workers, help="proxy workers")
     sweep.add_argument("--start-rps", type=number(float), default=defaults.start_rps, help="first offered rate (req/s)")
     sweep.add_argument(
-        "--growth", type=float, default=defaults.growth, help="factor between ramp steps until one fails"
+        "--growth", type=number(float, 1), default=defaults.growth, help="factor between ramp steps until one fails"
     )
     sweep.add_argument("--max-rps", type=number(float), default=defaults.max_rps, help="highest rate offered")
     sweep.add_argument("--step-duration", dest="step_s", type=number(int, 1, True), default=defaults.step_s,

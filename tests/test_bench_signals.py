@@ -102,5 +102,7 @@ def test_a_stop_signal_ends_a_sweep_with_its_steps_so_far(tmp_path: Path) -> Non
         assert data["partial"] == "interrupted by SIGTERM"
         assert [s["offered_rps"] for s in data["runs"][0]["steps"]] == [5, 10]  # the whole first sweep is kept
         assert data["summary"]["knee_rps"] == 10
+        # each sweep ran on a proxy of its own, started for it
+        assert sorted(log.parent.name for log in result.parent.glob("stack*/proxy.log")) == ["stack1", "stack2"]
     finally:
         sweep.kill_everything()

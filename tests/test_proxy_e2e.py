@@ -38,6 +38,7 @@ from litellm_bench_cfn.bench.local_stack import (
 from litellm_bench_cfn.bench.variants import variant_named
 from litellm_bench_cfn.processes import free_port
 from litellm_bench_cfn.task_runtime import ContainerLaunch
+from litellm_bench_cfn.versions import LITELLM_VERSION
 
 from .conftest import BENCHMARK_TEMPLATE, require_modules
 
@@ -83,6 +84,13 @@ def test_liveliness_answers(stack: RunningStack) -> None:
 def test_readiness_answers_healthy(stack: RunningStack) -> None:
     status, _, body = call(stack, "/health/readiness")
     assert status == 200 and json.loads(body)["status"] == "healthy"
+
+
+def test_the_release_under_test_is_the_one_serving(stack: RunningStack) -> None:
+    """The pinned release, or LITELLM_BENCH_E2E_VARIANT's @VERSION: these tests vouch for what answered."""
+    wanted = variant_named(os.environ.get("LITELLM_BENCH_E2E_VARIANT") or "shipped").litellm_version
+    status, _, body = call(stack, "/health/readiness/details", key=stack.master_key)
+    assert status == 200 and json.loads(body)["litellm_version"] == (wanted or LITELLM_VERSION)
 
 
 def test_models_lists_the_benchmark_model(stack: RunningStack) -> None:

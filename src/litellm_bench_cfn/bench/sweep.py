@@ -13,11 +13,11 @@ too. A coarse ramp finds the bracket, then bisection narrows it to `resolution`.
 
 Four things keep one sweep's knee close to the next one's:
 - a fresh proxy per sweep: a proxy that went past its knee stays slower (its CPU per request grew
-  by ~18 % in the sweep after, here), so repeats on one proxy drift instead of repeating;
+  by ~20 % in the sweep after, here), so repeats on one proxy drift instead of repeating;
 - a warm-up step (discarded) first: the proxy's first requests after boot run slow (p99 ~1 s here);
-- after every step the sweep waits until the proxy is idle: past the knee the proxy goes on serving
-  requests whose client gave up (30 s timeout) for tens of seconds, and a step started in that
-  backlog fails at any rate (seen here: 0 of 46 req/s answered right after a 67.5 req/s step);
+- after every step the sweep waits until the proxy is idle: a step started while the proxy is still
+  busy with the last one measures that instead (seen here without the wait: all 1,392 requests at
+  46 req/s timed out right after two overloaded steps);
 - a step that does not hold is run again (`confirmations` times) before it counts as failed: on a
   shared machine one stall of a fraction of a second puts a short step's p95 over the bound, and a
   ramp that stops there reports a knee at half the real one. A rate the proxy cannot carry fails
@@ -308,7 +308,7 @@ def _step_line(step: StepResult) -> str:
 def run_sweep(options: SweepOptions, say: Callable[[str], None] = print) -> SweepReport:
     """`options.repeats` sweeps, each on a stack of its own: repeats are independent runs, as a user
     re-running the command gets (one proxy that served a sweep is not the proxy that starts one:
-    docs/performance.md measured its CPU per request grow by a sixth after a sweep past the knee)."""
+    docs/performance.md measured its CPU per request grow by a fifth after a sweep past the knee)."""
     template = load_template(options.template)
     options.workdir.mkdir(parents=True, exist_ok=True)
     report = SweepReport(machine=machine_facts(), options=_options_record(options), runs=[])

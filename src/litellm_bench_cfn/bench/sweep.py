@@ -6,10 +6,11 @@ FastHttpUser with one greenlet per arrival): past the proxy's capacity its queue
 climbs and requests time out, instead of the load quietly shrinking.
 
 Each sweep (`--repeat N` runs N) gets a stack of its own: the fake endpoint and the proxy started
-from the template. For each offered rate the step records served RPS, latency, the overhead header, the proxy's CPU per request and the
-generator's own lag. A step *holds* when nothing failed, the served rate kept up with the offer
-and p95 stayed under the bound; the knee is the highest rate held with every lower step held
-too. A coarse ramp finds the bracket, then bisection narrows it to `resolution`.
+from the template. For each offered rate the step records served RPS, latency, the overhead
+header, the proxy's CPU per request and the generator's own lag. A step *holds* when nothing
+failed, the served rate kept up with the offer and p95 stayed under the bound; the knee is the
+highest rate held with every lower step held too. A coarse ramp finds the bracket, then
+bisection narrows it to `resolution`.
 
 Four things keep one sweep's knee close to the next one's:
 - a fresh proxy per sweep: a proxy that went past its knee stays slower (its CPU per request grew

@@ -395,7 +395,8 @@ def test_healthy_hosts_threshold_follows_a_smaller_fixed_fleet() -> None:
         ),
         pytest.param(
             "alarms: {db_connections_fraction: 0.5}\nscaling: {enabled: true}",
-            "alarms.db_connections_fraction: 0.5 x max_connections (500) is below the 440",
+            "alarms.db_connections_fraction: 0.5 x max_connections (500) is below the 400 connections the "
+            "proxies' pools may open at 20 tasks",
             id="a_connections_alarm_below_the_pools",
         ),
         pytest.param(
